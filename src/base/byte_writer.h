@@ -1,0 +1,80 @@
+#pragma once
+
+// byte_writer: appends big-endian integers, varints and raw bytes to a growing
+// buffer. Lengths that are only known later (frame sizes, batch lengths) are
+// written as placeholders and patched with put_int32_at().
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "base/varint.h"
+
+namespace sluice::base {
+
+class byte_writer {
+ public:
+  byte_writer() = default;
+  explicit byte_writer(size_t reserve) { buffer_.reserve(reserve); }
+
+  size_t size() const { return buffer_.size(); }
+  const std::vector<uint8_t>& buffer() const { return buffer_; }
+  std::vector<uint8_t> take() { return std::move(buffer_); }
+  void reserve(size_t n) { buffer_.reserve(n); }
+
+  void write_int8(int8_t v) { buffer_.push_back(static_cast<uint8_t>(v)); }
+  void write_uint8(uint8_t v) { buffer_.push_back(v); }
+  void write_int16(int16_t v) { write_fixed(__builtin_bswap16(static_cast<uint16_t>(v))); }
+  void write_uint16(uint16_t v) { write_fixed(__builtin_bswap16(v)); }
+  void write_int32(int32_t v) { write_fixed(__builtin_bswap32(static_cast<uint32_t>(v))); }
+  void write_uint32(uint32_t v) { write_fixed(__builtin_bswap32(v)); }
+  void write_int64(int64_t v) { write_fixed(__builtin_bswap64(static_cast<uint64_t>(v))); }
+  void write_float64(double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    write_fixed(__builtin_bswap64(bits));
+  }
+  void write_bool(bool v) { buffer_.push_back(v ? 1 : 0); }
+
+  void write_uvarint(uint32_t v) { write_varint_bits(v); }
+  void write_varint(int32_t v) { write_varint_bits(varint::zigzag(v)); }
+  void write_varlong(int64_t v) { write_varint_bits(varint::zigzag(v)); }
+
+  void write_bytes(std::span<const uint8_t> bytes) {
+    if (bytes.empty()) return;
+    size_t at = grow(bytes.size());
+    std::memcpy(buffer_.data() + at, bytes.data(), bytes.size());
+  }
+  void write_bytes(std::string_view text) {
+    write_bytes({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  }
+
+  // Overwrites four bytes at `position` (already written) with `v`.
+  void put_int32_at(size_t position, int32_t v) {
+    uint32_t be = __builtin_bswap32(static_cast<uint32_t>(v));
+    std::memcpy(buffer_.data() + position, &be, sizeof be);
+  }
+
+ private:
+  size_t grow(size_t n) {
+    size_t at = buffer_.size();
+    buffer_.resize(at + n);
+    return at;
+  }
+  template <typename T>
+  void write_fixed(T v) {
+    size_t at = grow(sizeof v);
+    std::memcpy(buffer_.data() + at, &v, sizeof v);
+  }
+  void write_varint_bits(uint64_t v) {
+    uint8_t tmp[varint::max_bytes_64];
+    size_t n = varint::encode(v, tmp);
+    write_bytes({tmp, n});
+  }
+
+  std::vector<uint8_t> buffer_;
+};
+
+}  // namespace sluice::base
