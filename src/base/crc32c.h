@@ -23,7 +23,8 @@ inline uint32_t value(std::span<const uint8_t> bytes) {
 // The portable implementation, always available (tests and benchmarks compare it).
 uint32_t extend_portable(uint32_t crc, const void* data, size_t n);
 
-// Name of the implementation extend() uses on this CPU, e.g. "sse4.2".
+// Name of the implementation extend() uses on this CPU: "sse4.2 (3-way)" or
+// "portable".
 const char* implementation();
 
 }  // namespace sluice::base::crc32c
