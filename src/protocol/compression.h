@@ -25,7 +25,9 @@ std::string_view compression_name(compression codec);
 std::optional<compression> parse_compression(std::string_view name);
 
 struct compress_options {
-  // Codec-specific level; 0 picks the codec's default (what Kafka uses).
+  // Codec-specific level; 0 picks the codec's default (what Kafka uses):
+  // gzip 1-9 (default 6), lz4 as LZ4F reads it (0 is the fast mode, 3 and up
+  // LZ4 HC), zstd its usual levels (default 3). Snappy has no levels.
   int level = 0;
   // Write snappy in the xerial/snappy-java framing (as the Java client and
   // kafka-python do) instead of one raw snappy block (as librdkafka does).
@@ -46,7 +48,9 @@ struct decompress_options {
 };
 
 // Decompresses any stream a Kafka client may write for `codec`. Snappy is
-// accepted both raw and xerial-framed.
+// accepted both raw and xerial-framed; gzip members, LZ4 frames and zstd frames
+// may be concatenated. Fails, with a message starting "<codec>: ", on corrupt
+// or truncated input and as soon as the output would exceed max_output.
 base::result<std::vector<uint8_t>> decompress(compression codec, std::span<const uint8_t> input,
                                               const decompress_options& options);
 
