@@ -111,9 +111,6 @@ class Field:
             self.struct_name = self.elem_type
             message.register_struct(self.elem_type, self.children)
 
-    def type_snake(self, message):
-        return message.struct_cpp_name(self.struct_name)
-
     def is_nullable_anywhere(self):
         return self.nullable is not None
 
@@ -146,7 +143,12 @@ class Message:
         }
 
     def struct_cpp_name(self, name):
+        """The nested name, as in produce_request::topic_produce_data."""
         return self.cpp_names[name]
+
+    def struct_scope_name(self, name):
+        """The namespace-scope name behind it, as in produce_request_topic_produce_data."""
+        return f"{self.cpp}_{self.cpp_names[name]}"
 
     def register_struct(self, name, fields):
         if name in self.structs:
@@ -185,7 +187,7 @@ class Message:
 
 def cpp_elem_type(message, field):
     if field.is_struct:
-        return f"{message.cpp}::{field.type_snake(message)}"
+        return message.struct_scope_name(field.struct_name)
     if field.elem_type in FIXED_TYPES:
         return FIXED_TYPES[field.elem_type][0]
     if field.elem_type == "string":
@@ -575,13 +577,18 @@ def api_enum(message):
 
 
 def emit_message_decl(e, message):
-    # Nested structs are declared inside the message struct, dependencies first.
-    e.block(f"struct {message.cpp}")
+    # Nested structs live at namespace scope (clang cannot default-construct a
+    # class nested in one still being defined, which std::optional needs) and are
+    # reachable through aliases inside the message: produce_request::topic_produce_data.
     for name in message.struct_order():
-        emit_struct_decl(e, message, message.struct_cpp_name(name), message.structs[name], False)
+        emit_struct_decl(e, message, message.struct_scope_name(name), message.structs[name], False)
         e.end("};")
         e.line()
-    # Top level.
+    e.block(f"struct {message.cpp}")
+    for name in message.struct_order():
+        e.line(f"using {message.struct_cpp_name(name)} = {message.struct_scope_name(name)};")
+    if message.structs:
+        e.line()
     emit_top_constants(e, message)
     for f in message.fields:
         e.line(f"{cpp_type(message, f)} {f.member}{default_initializer(message, f)};")
@@ -599,7 +606,7 @@ def emit_message_decl(e, message):
 
 def emit_message_defs(e, message):
     for name in message.struct_order():
-        emit_struct_methods(e, message, name, message.structs[name], f"{message.cpp}::{message.struct_cpp_name(name)}")
+        emit_struct_methods(e, message, name, message.structs[name], message.struct_scope_name(name))
     emit_struct_methods(e, message, message.name, message.fields, message.cpp)
 
 
@@ -854,7 +861,7 @@ def gen_randomize(out, messages, groups):
     e.line()
     for m in messages:
         for name in m.struct_order():
-            e.line(f"void randomize({m.cpp}::{m.struct_cpp_name(name)}& m, int16_t version, random_values& rng);")
+            e.line(f"void randomize({m.struct_scope_name(name)}& m, int16_t version, random_values& rng);")
         e.line(f"void randomize({m.cpp}& m, int16_t version, random_values& rng);")
     e.line()
     e.line(f"}}  // namespace {NAMESPACE}::testing")
@@ -868,7 +875,7 @@ def gen_randomize(out, messages, groups):
     e.line()
     for m in messages:
         for name in m.struct_order():
-            emit_randomize(e, m, name, m.structs[name], f"{m.cpp}::{m.struct_cpp_name(name)}")
+            emit_randomize(e, m, name, m.structs[name], m.struct_scope_name(name))
         emit_randomize(e, m, m.name, m.fields, m.cpp)
     e.line(f"}}  // namespace {NAMESPACE}::testing")
     write_if_changed(out / "testing/randomize.cc", "\n".join(e.lines) + "\n")
