@@ -71,10 +71,10 @@ base::result<Message, protocol_error> decode_body(const base::shared_bytes& body
   Message message;
   message.decode(reader, version);
   if (!reader.ok()) {
-    return base::unexpected{protocol_error{
-        protocol_error::kind::malformed_body,
-        std::string(Message::name) + " v" + std::to_string(version) + ": " + reader.error() +
-            " at byte " + std::to_string(reader.error_position())}};
+    return base::unexpected{
+        protocol_error{protocol_error::kind::malformed_body,
+                       std::string(Message::name) + " v" + std::to_string(version) + ": " +
+                           reader.error() + " at byte " + std::to_string(reader.error_position())}};
   }
   return message;
 }
