@@ -35,9 +35,7 @@ class shared_bytes {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::span<const uint8_t> span() const { return {data_, size_}; }
-  std::string_view as_string_view() const {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view as_string_view() const { return {reinterpret_cast<const char*>(data_), size_}; }
   const uint8_t* begin() const { return data_; }
   const uint8_t* end() const { return data_ + size_; }
   uint8_t operator[](size_t i) const { return data_[i]; }

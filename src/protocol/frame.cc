@@ -59,8 +59,8 @@ base::result<parsed_request, protocol_error> parse_request(const base::shared_by
   if (!supported && api->key != api_key::api_versions) {
     return error(protocol_error::kind::unsupported_version,
                  std::string(api->name) + " v" + std::to_string(version) +
-                     " is not supported (supported: v" + std::to_string(api->min_version) +
-                     "-v" + std::to_string(api->max_version) + ")");
+                     " is not supported (supported: v" + std::to_string(api->min_version) + "-v" +
+                     std::to_string(api->max_version) + ")");
   }
   // ApiVersions' flexible versions are open-ended ("3+"), so a newer version
   // still has a v2 header.

@@ -10,7 +10,9 @@
 namespace sluice::base {
 namespace {
 
-shared_bytes bytes_of(std::initializer_list<uint8_t> b) { return shared_bytes(std::vector<uint8_t>(b)); }
+shared_bytes bytes_of(std::initializer_list<uint8_t> b) {
+  return shared_bytes(std::vector<uint8_t>(b));
+}
 
 TEST(ByteIo, FixedWidthIsBigEndian) {
   byte_writer w;
@@ -59,8 +61,8 @@ TEST(ByteIo, UnsignedVarintLimits) {
 
 TEST(ByteIo, ZigZagVarintsRoundTripAtTheLimits) {
   byte_writer w;
-  const int32_t ints[] = {0, -1, 1, -64, 64, std::numeric_limits<int32_t>::min(),
-                          std::numeric_limits<int32_t>::max()};
+  const int32_t ints[] = {
+      0, -1, 1, -64, 64, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
   const int64_t longs[] = {0, -1, std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max()};
   for (auto v : ints) w.write_varint(v);

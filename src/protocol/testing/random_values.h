@@ -24,13 +24,21 @@ class random_values {
   size_t small_count() { return std::uniform_int_distribution<size_t>(0, 3)(engine_); }
 
   template <typename T>
-    requires std::is_integral_v<T>
+  requires std::is_integral_v<T>
   void fill(T& value) {
     switch (std::uniform_int_distribution<int>(0, 5)(engine_)) {
-      case 0: value = std::numeric_limits<T>::min(); break;
-      case 1: value = std::numeric_limits<T>::max(); break;
-      case 2: value = 0; break;
-      default: value = static_cast<T>(engine_()); break;
+      case 0:
+        value = std::numeric_limits<T>::min();
+        break;
+      case 1:
+        value = std::numeric_limits<T>::max();
+        break;
+      case 2:
+        value = 0;
+        break;
+      default:
+        value = static_cast<T>(engine_());
+        break;
     }
   }
   void fill(bool& value) { value = one_in(2); }
