@@ -7,11 +7,12 @@ CMAKE_FLAGS  ?=
 FUZZ_SECONDS ?= 30
 
 RELEASE_DIR := $(BUILD)/release
+DEBUG_DIR   := $(BUILD)/debug
 ASAN_DIR    := $(BUILD)/asan
 FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_TARGETS := frame_fuzz request_header_fuzz message_body_fuzz record_batch_fuzz
 
-.PHONY: all deps build run test asan fuzz bench format format-check clean
+.PHONY: all deps build debug run test asan fuzz bench format format-check clean
 
 all: build
 
@@ -22,6 +23,11 @@ deps:
 build: deps
 	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# Unoptimised build for debugging.
+debug: deps
+	@cmake -S . -B $(DEBUG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(DEBUG_DIR) -j $(JOBS)
 
 # Starts a single-node broker on 127.0.0.1:9092 with its data under ./data.
 run: build
