@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/endian.h"
 #include "base/shared_bytes.h"
 #include "base/varint.h"
 
@@ -90,12 +91,8 @@ class byte_reader {
   template <typename T>
   T read_fixed() {
     if (!require(sizeof(T))) return 0;
-    T v;
-    std::memcpy(&v, buffer_.data() + position_, sizeof v);
+    T v = load_be<T>(buffer_.data() + position_);
     position_ += sizeof v;
-    if constexpr (sizeof(T) == 2) return __builtin_bswap16(v);
-    if constexpr (sizeof(T) == 4) return __builtin_bswap32(v);
-    if constexpr (sizeof(T) == 8) return __builtin_bswap64(v);
     return v;
   }
 

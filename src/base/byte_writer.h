@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/endian.h"
 #include "base/varint.h"
 
 namespace sluice::base {
@@ -26,15 +27,15 @@ class byte_writer {
 
   void write_int8(int8_t v) { buffer_.push_back(static_cast<uint8_t>(v)); }
   void write_uint8(uint8_t v) { buffer_.push_back(v); }
-  void write_int16(int16_t v) { write_fixed(__builtin_bswap16(static_cast<uint16_t>(v))); }
-  void write_uint16(uint16_t v) { write_fixed(__builtin_bswap16(v)); }
-  void write_int32(int32_t v) { write_fixed(__builtin_bswap32(static_cast<uint32_t>(v))); }
-  void write_uint32(uint32_t v) { write_fixed(__builtin_bswap32(v)); }
-  void write_int64(int64_t v) { write_fixed(__builtin_bswap64(static_cast<uint64_t>(v))); }
+  void write_int16(int16_t v) { write_fixed(v); }
+  void write_uint16(uint16_t v) { write_fixed(v); }
+  void write_int32(int32_t v) { write_fixed(v); }
+  void write_uint32(uint32_t v) { write_fixed(v); }
+  void write_int64(int64_t v) { write_fixed(v); }
   void write_float64(double d) {
     uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
-    write_fixed(__builtin_bswap64(bits));
+    write_fixed(bits);
   }
   void write_bool(bool v) { buffer_.push_back(v ? 1 : 0); }
 
@@ -52,10 +53,7 @@ class byte_writer {
   }
 
   // Overwrites four bytes at `position` (already written) with `v`.
-  void put_int32_at(size_t position, int32_t v) {
-    uint32_t be = __builtin_bswap32(static_cast<uint32_t>(v));
-    std::memcpy(buffer_.data() + position, &be, sizeof be);
-  }
+  void put_int32_at(size_t position, int32_t v) { store_be(buffer_.data() + position, v); }
 
  private:
   size_t grow(size_t n) {
@@ -65,8 +63,8 @@ class byte_writer {
   }
   template <typename T>
   void write_fixed(T v) {
-    size_t at = grow(sizeof v);
-    std::memcpy(buffer_.data() + at, &v, sizeof v);
+    size_t at = grow(sizeof v);  // before data(): growing may move the buffer
+    store_be(buffer_.data() + at, v);
   }
   void write_varint_bits(uint64_t v) {
     uint8_t tmp[varint::max_bytes_64];

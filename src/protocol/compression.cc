@@ -13,6 +13,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "base/endian.h"
+
 namespace sluice::protocol {
 namespace {
 
@@ -75,15 +77,6 @@ class bounded_output {
 
 uint32_t load_le32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
-}
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
-}
-void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
 }
 
 // zlib counts in uInt; larger buffers are handed over in pieces of this size.
@@ -202,15 +195,16 @@ base::result<bytes> snappy_compress_raw(std::span<const uint8_t> input) {
 base::result<bytes> snappy_compress_xerial(std::span<const uint8_t> input) {
   bytes out(xerial_header_size);
   std::memcpy(out.data(), xerial_magic.data(), xerial_magic.size());
-  store_be32(out.data() + 8, xerial_version);
-  store_be32(out.data() + 12, xerial_version);
+  base::store_be<uint32_t>(out.data() + 8, xerial_version);
+  base::store_be<uint32_t>(out.data() + 12, xerial_version);
   for (size_t at = 0; at < input.size(); at += xerial_block_size) {
     size_t length_at = out.size();
     out.resize(length_at + 4);
     if (!append_snappy_block(out,
                              input.subspan(at, std::min(xerial_block_size, input.size() - at))))
       return base::fail("snappy: compression failed");
-    store_be32(out.data() + length_at, static_cast<uint32_t>(out.size() - length_at - 4));
+    base::store_be<uint32_t>(out.data() + length_at,
+                             static_cast<uint32_t>(out.size() - length_at - 4));
   }
   return out;
 }
@@ -246,7 +240,7 @@ base::result<bytes> snappy_decompress(std::span<const uint8_t> input, size_t lim
   if (input.size() < xerial_header_size) return base::fail("snappy: truncated xerial header");
   for (size_t at = xerial_header_size; at < input.size();) {
     if (input.size() - at < 4) return base::fail("snappy: truncated xerial block length");
-    uint32_t length = load_be32(input.data() + at);
+    uint32_t length = base::load_be<uint32_t>(input.data() + at);
     at += 4;
     if (length > input.size() - at) return base::fail("snappy: truncated xerial block");
     auto r = append_snappy_uncompressed(out, input.subspan(at, length), limit);

@@ -1,5 +1,6 @@
 #include "protocol/frame.h"
 
+#include "base/endian.h"
 #include "protocol/error_code.h"
 #include "protocol/messages/api_versions.h"
 #include "protocol/messages/response_header.h"
@@ -16,8 +17,7 @@ base::unexpected<protocol_error> error(protocol_error::kind what, std::string me
 
 base::result<int32_t, protocol_error> parse_frame_size(std::span<const uint8_t, 4> prefix,
                                                        int32_t max_frame_size) {
-  int32_t size = static_cast<int32_t>(uint32_t{prefix[0]} << 24 | uint32_t{prefix[1]} << 16 |
-                                      uint32_t{prefix[2]} << 8 | uint32_t{prefix[3]});
+  auto size = base::load_be<int32_t>(prefix.data());
   if (size < 0) {
     return error(protocol_error::kind::invalid_frame_size,
                  "negative frame size " + std::to_string(size));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/byte_writer.h"
+#include "base/endian.h"
 
 namespace sluice::protocol {
 namespace {
@@ -23,14 +24,6 @@ constexpr size_t magic_position = log_overhead + 4;
 
 constexpr int8_t codec_mask = 0x07;
 constexpr int8_t log_append_time_bit = 0x08;
-
-template <typename T>
-T load_be(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(v)));
-  if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(v)));
-}
 
 base::unexpected<batch_error> corrupt(std::string message) {
   return {{batch_errc::corrupt_message, std::move(message)}};
@@ -56,7 +49,7 @@ struct entry {
 const char* read_bytes32(const base::shared_bytes& message, size_t& at,
                          std::optional<base::shared_bytes>& out) {
   if (message.size() - at < 4) return "truncated length";
-  int32_t length = load_be<int32_t>(message.data() + at);
+  int32_t length = base::load_be<int32_t>(message.data() + at);
   at += 4;
   if (length < -1) return "negative length";
   if (length == -1) {
@@ -73,7 +66,7 @@ const char* read_bytes32(const base::shared_bytes& message, size_t& at,
 // plausible beginning of an entry that does not fit.
 batch_result<std::optional<entry>> parse_entry(const base::shared_bytes& rest, bool verify_crc) {
   if (rest.size() < log_overhead) return std::optional<entry>();
-  int32_t size = load_be<int32_t>(rest.data() + 8);
+  int32_t size = base::load_be<int32_t>(rest.data() + 8);
   if (size < min_message_size_v0) {
     return corrupt("message size " + str(size) + " is below the minimum " +
                    str(min_message_size_v0));
@@ -89,7 +82,7 @@ batch_result<std::optional<entry>> parse_entry(const base::shared_bytes& rest, b
 
   base::shared_bytes m = rest.slice(log_overhead, size);
   if (verify_crc) {
-    uint32_t stored = load_be<uint32_t>(m.data());
+    uint32_t stored = base::load_be<uint32_t>(m.data());
     uint32_t computed = crc32_ieee(m.data() + 4, m.size() - 4);
     if (stored != computed) {
       return corrupt("message CRC mismatch: stored " + str(stored) + ", computed " + str(computed));
@@ -98,11 +91,11 @@ batch_result<std::optional<entry>> parse_entry(const base::shared_bytes& rest, b
   entry e;
   e.size = log_overhead + static_cast<size_t>(size);
   e.attributes = static_cast<int8_t>(m[5]);
-  e.message.offset = load_be<int64_t>(rest.data());
+  e.message.offset = base::load_be<int64_t>(rest.data());
   e.message.magic = magic;
   size_t at = 6;
   if (magic == 1) {
-    e.message.timestamp = load_be<int64_t>(m.data() + at);
+    e.message.timestamp = base::load_be<int64_t>(m.data() + at);
     at += 8;
     if ((e.attributes & log_append_time_bit) != 0) {
       e.message.ts_type = timestamp_type::log_append_time;

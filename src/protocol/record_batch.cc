@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/crc32c.h"
+#include "base/endian.h"
 #include "base/varint.h"
 
 namespace sluice::protocol {
@@ -21,24 +22,6 @@ constexpr int16_t control_bit = 0x20;
 // The smallest encoded record: its length and six one-byte fields
 // (attributes, timestamp delta, offset delta, key, value, header count).
 constexpr size_t min_record_size = 7;
-
-template <typename T>
-T load_be(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(v)));
-  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(v)));
-  if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(v)));
-  return v;
-}
-
-template <typename T>
-void store_be(uint8_t* p, T v) {
-  if constexpr (sizeof(T) == 2) v = static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(v)));
-  if constexpr (sizeof(T) == 4) v = static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(v)));
-  if constexpr (sizeof(T) == 8) v = static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(v)));
-  std::memcpy(p, &v, sizeof v);
-}
 
 base::unexpected<batch_error> corrupt(std::string message) {
   return {{batch_errc::corrupt_message, std::move(message)}};
@@ -60,7 +43,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 // the batch does not fit.
 bool is_cut_short(std::span<const uint8_t> rest) {
   if (rest.size() >= layout::log_overhead) {
-    int32_t length = load_be<int32_t>(rest.data() + layout::batch_length);
+    int32_t length = base::load_be<int32_t>(rest.data() + layout::batch_length);
     if (length < layout::min_batch_length) return false;
     if (static_cast<size_t>(length) <= rest.size() - layout::log_overhead) return false;
   }
@@ -234,7 +217,7 @@ batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
     }
     return corrupt("unknown magic " + str(magic));
   }
-  int32_t length = load_be<int32_t>(p + layout::batch_length);
+  int32_t length = base::load_be<int32_t>(p + layout::batch_length);
   if (length < layout::min_batch_length) {
     return corrupt("batch length " + str(length) + " is below the minimum " +
                    str(layout::min_batch_length));
@@ -245,19 +228,19 @@ batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
   }
 
   batch_header h;
-  h.base_offset = load_be<int64_t>(p + layout::base_offset);
+  h.base_offset = base::load_be<int64_t>(p + layout::base_offset);
   h.batch_length = length;
-  h.partition_leader_epoch = load_be<int32_t>(p + layout::partition_leader_epoch);
+  h.partition_leader_epoch = base::load_be<int32_t>(p + layout::partition_leader_epoch);
   h.magic = magic;
-  h.crc = load_be<uint32_t>(p + layout::crc);
-  h.attributes = load_be<int16_t>(p + layout::attributes);
-  h.last_offset_delta = load_be<int32_t>(p + layout::last_offset_delta);
-  h.base_timestamp = load_be<int64_t>(p + layout::base_timestamp);
-  h.max_timestamp = load_be<int64_t>(p + layout::max_timestamp);
-  h.producer_id = load_be<int64_t>(p + layout::producer_id);
-  h.producer_epoch = load_be<int16_t>(p + layout::producer_epoch);
-  h.base_sequence = load_be<int32_t>(p + layout::base_sequence);
-  h.records_count = load_be<int32_t>(p + layout::records_count);
+  h.crc = base::load_be<uint32_t>(p + layout::crc);
+  h.attributes = base::load_be<int16_t>(p + layout::attributes);
+  h.last_offset_delta = base::load_be<int32_t>(p + layout::last_offset_delta);
+  h.base_timestamp = base::load_be<int64_t>(p + layout::base_timestamp);
+  h.max_timestamp = base::load_be<int64_t>(p + layout::max_timestamp);
+  h.producer_id = base::load_be<int64_t>(p + layout::producer_id);
+  h.producer_epoch = base::load_be<int16_t>(p + layout::producer_epoch);
+  h.base_sequence = base::load_be<int32_t>(p + layout::base_sequence);
+  h.records_count = base::load_be<int32_t>(p + layout::records_count);
   if ((h.attributes & codec_mask) > static_cast<int16_t>(compression::zstd)) {
     return invalid("unknown compression codec " + str(h.attributes & codec_mask));
   }
@@ -341,30 +324,30 @@ batch_result<void> validate_produced_batch(const record_batch& batch,
 
 void set_base_offset(std::span<uint8_t> batch, int64_t base_offset) {
   assert(batch.size() >= layout::header_size);
-  store_be(batch.data() + layout::base_offset, base_offset);
+  base::store_be(batch.data() + layout::base_offset, base_offset);
 }
 
 void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch) {
   assert(batch.size() >= layout::header_size);
-  store_be(batch.data() + layout::partition_leader_epoch, epoch);
+  base::store_be(batch.data() + layout::partition_leader_epoch, epoch);
 }
 
 void set_max_timestamp(std::span<uint8_t> batch, timestamp_type type, int64_t max_timestamp) {
   assert(batch.size() >= layout::header_size);
   uint8_t* p = batch.data();
-  int16_t old_attributes = load_be<int16_t>(p + layout::attributes);
+  int16_t old_attributes = base::load_be<int16_t>(p + layout::attributes);
   auto attributes = static_cast<int16_t>(type == timestamp_type::log_append_time
                                              ? old_attributes | log_append_time_bit
                                              : old_attributes & ~log_append_time_bit);
   // Unchanged bytes keep their CRC: skip a pass over the whole batch.
   if (attributes == old_attributes &&
-      load_be<int64_t>(p + layout::max_timestamp) == max_timestamp) {
+      base::load_be<int64_t>(p + layout::max_timestamp) == max_timestamp) {
     return;
   }
-  store_be(p + layout::attributes, attributes);
-  store_be(p + layout::max_timestamp, max_timestamp);
-  store_be(p + layout::crc,
-           base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
+  base::store_be(p + layout::attributes, attributes);
+  base::store_be(p + layout::max_timestamp, max_timestamp);
+  base::store_be(p + layout::crc,
+                 base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
 }
 
 batch_result<record_reader> record_reader::open(const record_batch& batch,
@@ -491,20 +474,21 @@ base::result<std::vector<uint8_t>> record_batch_builder::build() {
   if (options_.control) attributes |= control_bit;
 
   uint8_t* p = batch.data();
-  store_be(p + layout::base_offset, options_.base_offset);
-  store_be(p + layout::batch_length, static_cast<int32_t>(batch.size() - layout::log_overhead));
-  store_be(p + layout::partition_leader_epoch, options_.partition_leader_epoch);
+  base::store_be(p + layout::base_offset, options_.base_offset);
+  base::store_be(p + layout::batch_length,
+                 static_cast<int32_t>(batch.size() - layout::log_overhead));
+  base::store_be(p + layout::partition_leader_epoch, options_.partition_leader_epoch);
   p[layout::magic] = static_cast<uint8_t>(record_batch_magic);
-  store_be(p + layout::attributes, attributes);
-  store_be(p + layout::last_offset_delta, count_ - 1);
-  store_be(p + layout::base_timestamp, base_timestamp_);
-  store_be(p + layout::max_timestamp, max_timestamp_);
-  store_be(p + layout::producer_id, options_.producer_id);
-  store_be(p + layout::producer_epoch, options_.producer_epoch);
-  store_be(p + layout::base_sequence, options_.base_sequence);
-  store_be(p + layout::records_count, count_);
-  store_be(p + layout::crc,
-           base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
+  base::store_be(p + layout::attributes, attributes);
+  base::store_be(p + layout::last_offset_delta, count_ - 1);
+  base::store_be(p + layout::base_timestamp, base_timestamp_);
+  base::store_be(p + layout::max_timestamp, max_timestamp_);
+  base::store_be(p + layout::producer_id, options_.producer_id);
+  base::store_be(p + layout::producer_epoch, options_.producer_epoch);
+  base::store_be(p + layout::base_sequence, options_.base_sequence);
+  base::store_be(p + layout::records_count, count_);
+  base::store_be(p + layout::crc,
+                 base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
   return batch;
 }
 
@@ -512,31 +496,31 @@ base::result<std::vector<uint8_t>> record_batch_builder::build() {
 
 std::array<uint8_t, 4> encode_control_record_key(control_record_type type) {
   std::array<uint8_t, 4> key{};
-  store_be(key.data() + 2, static_cast<int16_t>(type));
+  base::store_be(key.data() + 2, static_cast<int16_t>(type));
   return key;
 }
 
 batch_result<control_record_key> decode_control_record_key(std::span<const uint8_t> key) {
   if (key.size() < 4) return invalid("control record key of " + str(key.size()) + " bytes");
   control_record_key k;
-  k.version = load_be<int16_t>(key.data());
+  k.version = base::load_be<int16_t>(key.data());
   if (k.version < 0) return invalid("control record key version " + str(k.version));
-  k.type = static_cast<control_record_type>(load_be<int16_t>(key.data() + 2));
+  k.type = static_cast<control_record_type>(base::load_be<int16_t>(key.data() + 2));
   return k;
 }
 
 std::array<uint8_t, 6> encode_end_txn_marker(int32_t coordinator_epoch) {
   std::array<uint8_t, 6> value{};
-  store_be(value.data() + 2, coordinator_epoch);
+  base::store_be(value.data() + 2, coordinator_epoch);
   return value;
 }
 
 batch_result<end_txn_marker> decode_end_txn_marker(std::span<const uint8_t> value) {
   if (value.size() < 6) return invalid("end transaction marker of " + str(value.size()) + " bytes");
   end_txn_marker m;
-  m.version = load_be<int16_t>(value.data());
+  m.version = base::load_be<int16_t>(value.data());
   if (m.version < 0) return invalid("end transaction marker version " + str(m.version));
-  m.coordinator_epoch = load_be<int32_t>(value.data() + 2);
+  m.coordinator_epoch = base::load_be<int32_t>(value.data() + 2);
   return m;
 }
 

@@ -452,6 +452,14 @@ def not_default_expr(message, field):
     return f"!({m} == decltype({m}){default_value})"
 
 
+def emit_flexible_flag(e, message):
+    if message.has_flexible():
+        e.line(f"const bool flexible = {message.flexible_condition()};")
+    else:
+        e.line("constexpr bool flexible = false;")
+    e.line("(void)flexible, (void)version;")
+
+
 def emit_struct_methods(e, message, struct_name, fields, qualified):
     valid = message.valid
     has_flexible = message.has_flexible()
@@ -459,11 +467,7 @@ def emit_struct_methods(e, message, struct_name, fields, qualified):
 
     # encode
     e.block(f"void {qualified}::encode(base::byte_writer& w, int16_t version) const")
-    if has_flexible:
-        e.line(f"const bool flexible = {message.flexible_condition()};")
-    else:
-        e.line("constexpr bool flexible = false;")
-    e.line("(void)flexible, (void)version;")
+    emit_flexible_flag(e, message)
     for f in fields:
         opened = e.open_if(present_inline_condition(f, valid))
         emit_write_value(e, message, f, f"this->{f.member}", compact_expr(message, f), nullable_condition(f, valid))
@@ -498,11 +502,7 @@ def emit_struct_methods(e, message, struct_name, fields, qualified):
 
     # decode
     e.block(f"void {qualified}::decode(base::byte_reader& r, int16_t version)")
-    if has_flexible:
-        e.line(f"const bool flexible = {message.flexible_condition()};")
-    else:
-        e.line("constexpr bool flexible = false;")
-    e.line("(void)flexible, (void)version;")
+    emit_flexible_flag(e, message)
     for f in fields:
         opened = e.open_if(present_inline_condition(f, valid))
         emit_read_value(e, message, f, f"this->{f.member}", compact_expr(message, f), nullable_condition(f, valid))
