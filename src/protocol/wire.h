@@ -114,7 +114,8 @@ inline base::shared_bytes read_bytes(base::byte_reader& r, bool compact) {
 }
 
 // Tagged-field sections list tags in ascending order. Known and unknown tags
-// are merged: these write the unknown ones that sort before `next_known_tag`.
+// are merged: write_unknown_tags_before() writes the unknown ones that sort
+// before the next known tag, write_remaining_tags() the rest.
 using tag_iterator = std::vector<raw_tagged_field>::const_iterator;
 
 inline void write_tagged_field(base::byte_writer& w, uint32_t tag, const base::byte_writer& value) {
@@ -123,19 +124,25 @@ inline void write_tagged_field(base::byte_writer& w, uint32_t tag, const base::b
   w.write_bytes(value.buffer());
 }
 
+inline void write_raw_tagged_field(base::byte_writer& w, const raw_tagged_field& field) {
+  w.write_uvarint(field.tag);
+  w.write_uvarint(static_cast<uint32_t>(field.data.size()));
+  w.write_bytes(field.data.span());
+}
+
 inline tag_iterator write_unknown_tags_before(base::byte_writer& w, tag_iterator it,
                                               tag_iterator end, uint32_t next_known_tag) {
-  for (; it != end && it->tag < next_known_tag; ++it) {
-    w.write_uvarint(it->tag);
-    w.write_uvarint(static_cast<uint32_t>(it->data.size()));
-    w.write_bytes(it->data.span());
-  }
+  for (; it != end && it->tag < next_known_tag; ++it) write_raw_tagged_field(w, *it);
   return it;
+}
+
+inline void write_remaining_tags(base::byte_writer& w, tag_iterator it, tag_iterator end) {
+  for (; it != end; ++it) write_raw_tagged_field(w, *it);
 }
 
 inline void write_unknown_tags(base::byte_writer& w, const std::vector<raw_tagged_field>& tags) {
   w.write_uvarint(static_cast<uint32_t>(tags.size()));
-  write_unknown_tags_before(w, tags.begin(), tags.end(), UINT32_MAX);
+  write_remaining_tags(w, tags.begin(), tags.end());
 }
 
 }  // namespace sluice::protocol::wire

@@ -495,7 +495,7 @@ def emit_struct_methods(e, message, struct_name, fields, qualified):
                 e.line("}")
                 e.line(f"wire::write_tagged_field(w, {f.tag}, tagged);")
                 e.end()
-            e.line("wire::write_unknown_tags_before(w, unknown, unknown_tags.end(), UINT32_MAX);")
+            e.line("wire::write_remaining_tags(w, unknown, unknown_tags.end());")
         e.end()
     e.end()
     e.line()

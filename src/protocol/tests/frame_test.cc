@@ -175,6 +175,32 @@ TEST(Messages, UnknownTaggedFieldsArePreserved) {
   EXPECT_EQ(decoded.unknown_tags[0].data.as_string_view(), "hi");
 }
 
+// Found by message_body_fuzz: the largest tag number was dropped on re-encoding.
+TEST(Messages, UnknownTagsUpToTheLargestTagNumberArePreserved) {
+  fetch_response::partition_data partition;
+  partition.current_leader.leader_id = 1;  // a known tag (1) to merge with
+  partition.unknown_tags.push_back(
+      {0xffffffff, base::shared_bytes::copy_of(std::string_view("x"))});
+  base::byte_writer w;
+  partition.encode(w, 12);
+  base::byte_reader reader{base::shared_bytes(w.take())};
+  fetch_response::partition_data decoded;
+  decoded.decode(reader, 12);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader.remaining(), 0u);
+  EXPECT_TRUE(decoded == partition);
+
+  metadata_request request;
+  request.unknown_tags.push_back({0xffffffff, {}});
+  base::byte_writer plain;
+  request.encode(plain, 9);
+  base::byte_reader plain_reader{base::shared_bytes(plain.take())};
+  metadata_request plain_decoded;
+  plain_decoded.decode(plain_reader, 9);
+  ASSERT_TRUE(plain_reader.ok());
+  EXPECT_TRUE(plain_decoded == request);
+}
+
 TEST(Messages, HostileLengthsFailWithoutAllocating) {
   // Metadata v1: topic array claiming 2^31-1 elements in a 4-byte body.
   auto huge_array =
