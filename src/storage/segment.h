@@ -51,7 +51,8 @@ class segment {
   // A new, empty segment; fails with EEXIST if one of its files exists. Its
   // files' names are durable when this returns.
   static io_result<std::unique_ptr<segment>> create(file_system& fs, const std::string& directory,
-                                                    int64_t base_offset, const segment_config& config);
+                                                    int64_t base_offset,
+                                                    const segment_config& config);
 
   // An existing segment. With `recover`, every batch is checked (lengths, CRC,
   // offsets increasing) from the start, the file is cut at the first torn or
