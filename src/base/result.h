@@ -16,8 +16,12 @@ struct error {
   std::string message;
 };
 
+// The error side of a result, as in `return base::unexpected(error)`. (A
+// constructor rather than an aggregate: clang 14 lacks C++20's parenthesised
+// aggregate initialisation.)
 template <typename E>
 struct unexpected {
+  unexpected(E e) : value(std::move(e)) {}
   E value;
 };
 
