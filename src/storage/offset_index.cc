@@ -6,8 +6,8 @@
 
 namespace sluice::storage {
 
-offset_index::offset_index(int64_t base_offset, std::unique_ptr<file> index_file)
-    : base_offset_(base_offset), file_(std::move(index_file)) {}
+offset_index::offset_index(int64_t base_offset, std::unique_ptr<file> file)
+    : base_offset_(base_offset), file_(std::move(file), entry_size) {}
 
 std::vector<uint8_t> offset_index::encode(int64_t base_offset,
                                           std::span<const offset_position> entries) {
@@ -45,45 +45,29 @@ std::optional<std::vector<offset_position>> offset_index::decode(int64_t base_of
 
 io_result<bool> offset_index::load(uint64_t log_size) {
   entries_.clear();
-  auto size = file_->size();
-  if (!size) return base::unexpected(size.error());
-  // Strictly increasing positions below log_size bound the entries: a larger
-  // file is corrupt, and is not read into memory.
-  if (*size / entry_size > log_size) return false;
-  std::vector<uint8_t> bytes(*size);
-  auto n = file_->read_at(0, bytes);
-  if (!n) return base::unexpected(n.error());
-  bytes.resize(*n);
-  auto decoded = decode(base_offset_, bytes, log_size);
+  // Strictly increasing positions below log_size bound the entries.
+  auto bytes = file_.read_all(log_size);
+  if (!bytes) return base::unexpected(bytes.error());
+  if (!*bytes) return false;
+  auto decoded = decode(base_offset_, **bytes, log_size);
   if (!decoded) return false;
   entries_ = std::move(*decoded);
+  file_.loaded(entries_.size());
   return true;
 }
 
 io_result<void> offset_index::replace(std::vector<offset_position> entries) {
-  // Emptied first, so that a failure leaves a valid (empty) index, not a mix.
   entries_.clear();
-  file_longer_than_entries_ = true;
-  auto cut = cut_file();
-  if (!cut) return cut;
-  auto written = file_->write_at(0, encode(base_offset_, entries));
-  if (!written) {
-    file_longer_than_entries_ = true;
-    static_cast<void>(cut_file());
-    return written;
-  }
+  auto written = file_.replace(encode(base_offset_, entries), entries.size());
+  if (!written) return written;
   entries_ = std::move(entries);
   return {};
 }
 
 io_result<void> offset_index::append(std::span<const offset_position> entries) {
   if (entries.empty()) return {};
-  auto written = file_->write_at(entries_.size() * entry_size, encode(base_offset_, entries));
-  if (!written) {
-    file_longer_than_entries_ = true;
-    static_cast<void>(cut_file());
-    return written;
-  }
+  auto written = file_.append(encode(base_offset_, entries), entries.size());
+  if (!written) return written;
   entries_.insert(entries_.end(), entries.begin(), entries.end());
   return {};
 }
@@ -93,23 +77,10 @@ io_result<void> offset_index::truncate_to(int64_t offset) {
                                [](const offset_position& e, int64_t o) { return e.offset < o; });
   if (keep == entries_.end()) return {};
   entries_.erase(keep, entries_.end());
-  file_longer_than_entries_ = true;
-  return cut_file();
+  return file_.truncate(entries_.size());
 }
 
-io_result<void> offset_index::flush() {
-  if (file_longer_than_entries_) {
-    auto cut = cut_file();
-    if (!cut) return cut;
-  }
-  return file_->sync();
-}
-
-io_result<void> offset_index::cut_file() {
-  auto cut = file_->truncate(entries_.size() * entry_size);
-  if (cut) file_longer_than_entries_ = false;
-  return cut;
-}
+io_result<void> offset_index::flush() { return file_.flush(); }
 
 offset_position offset_index::lookup(int64_t offset) const {
   auto after = std::upper_bound(entries_.begin(), entries_.end(), offset,

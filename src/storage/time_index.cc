@@ -6,8 +6,8 @@
 
 namespace sluice::storage {
 
-time_index::time_index(int64_t base_offset, std::unique_ptr<file> index_file)
-    : base_offset_(base_offset), file_(std::move(index_file)) {}
+time_index::time_index(int64_t base_offset, std::unique_ptr<file> file)
+    : base_offset_(base_offset), file_(std::move(file), entry_size) {}
 
 std::vector<uint8_t> time_index::encode(int64_t base_offset,
                                         std::span<const timestamp_offset> entries) {
@@ -43,48 +43,32 @@ std::optional<std::vector<timestamp_offset>> time_index::decode(int64_t base_off
 
 io_result<bool> time_index::load(int64_t last_offset) {
   entries_.clear();
-  auto size = file_->size();
-  if (!size) return base::unexpected(size.error());
   // Entries point at distinct batches of the log, so there are at most as
-  // many as offsets: a larger file is corrupt, and is not read into memory.
-  if (last_offset < base_offset_ ||
-      *size / entry_size > static_cast<uint64_t>(last_offset - base_offset_) + 1) {
-    return *size == 0;
-  }
-  std::vector<uint8_t> bytes(*size);
-  auto n = file_->read_at(0, bytes);
-  if (!n) return base::unexpected(n.error());
-  bytes.resize(*n);
-  auto decoded = decode(base_offset_, bytes, last_offset);
+  // many as offsets.
+  uint64_t max_entries =
+      last_offset < base_offset_ ? 0 : static_cast<uint64_t>(last_offset - base_offset_) + 1;
+  auto bytes = file_.read_all(max_entries);
+  if (!bytes) return base::unexpected(bytes.error());
+  if (!*bytes) return false;
+  auto decoded = decode(base_offset_, **bytes, last_offset);
   if (!decoded) return false;
   entries_ = std::move(*decoded);
+  file_.loaded(entries_.size());
   return true;
 }
 
 io_result<void> time_index::replace(std::vector<timestamp_offset> entries) {
-  // Emptied first, so that a failure leaves a valid (empty) index, not a mix.
   entries_.clear();
-  file_longer_than_entries_ = true;
-  auto cut = cut_file();
-  if (!cut) return cut;
-  auto written = file_->write_at(0, encode(base_offset_, entries));
-  if (!written) {
-    file_longer_than_entries_ = true;
-    static_cast<void>(cut_file());
-    return written;
-  }
+  auto written = file_.replace(encode(base_offset_, entries), entries.size());
+  if (!written) return written;
   entries_ = std::move(entries);
   return {};
 }
 
 io_result<void> time_index::append(std::span<const timestamp_offset> entries) {
   if (entries.empty()) return {};
-  auto written = file_->write_at(entries_.size() * entry_size, encode(base_offset_, entries));
-  if (!written) {
-    file_longer_than_entries_ = true;
-    static_cast<void>(cut_file());
-    return written;
-  }
+  auto written = file_.append(encode(base_offset_, entries), entries.size());
+  if (!written) return written;
   entries_.insert(entries_.end(), entries.begin(), entries.end());
   return {};
 }
@@ -95,23 +79,10 @@ io_result<void> time_index::truncate_to(int64_t offset) {
                                [](const timestamp_offset& e, int64_t o) { return e.offset < o; });
   if (keep == entries_.end()) return {};
   entries_.erase(keep, entries_.end());
-  file_longer_than_entries_ = true;
-  return cut_file();
+  return file_.truncate(entries_.size());
 }
 
-io_result<void> time_index::flush() {
-  if (file_longer_than_entries_) {
-    auto cut = cut_file();
-    if (!cut) return cut;
-  }
-  return file_->sync();
-}
-
-io_result<void> time_index::cut_file() {
-  auto cut = file_->truncate(entries_.size() * entry_size);
-  if (cut) file_longer_than_entries_ = false;
-  return cut;
-}
+io_result<void> time_index::flush() { return file_.flush(); }
 
 timestamp_offset time_index::lookup(int64_t timestamp) const {
   auto after =

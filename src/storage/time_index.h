@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/file_system.h"
+#include "storage/index_file.h"
 
 namespace sluice::storage {
 
@@ -35,9 +36,9 @@ class time_index {
  public:
   static constexpr size_t entry_size = 12;
 
-  // An index with no entries in memory over `index_file`, whatever it holds:
+  // An index with no entries in memory over `file`, whatever it holds:
   // call load() or replace() next.
-  time_index(int64_t base_offset, std::unique_ptr<file> index_file);
+  time_index(int64_t base_offset, std::unique_ptr<file> file);
 
   // The file format. decode() returns nullopt for a file that cannot be a
   // valid index of a log whose last offset is `last_offset`: a size that is
@@ -68,14 +69,9 @@ class time_index {
   const std::vector<timestamp_offset>& entries() const { return entries_; }
 
  private:
-  // Brings the file back to exactly the entries in memory after a failed write
-  // or truncate left it longer; remembers to retry if that fails too.
-  io_result<void> cut_file();
-
   int64_t base_offset_;
-  std::unique_ptr<file> file_;
+  index_file file_;
   std::vector<timestamp_offset> entries_;
-  bool file_longer_than_entries_ = false;
 };
 
 }  // namespace sluice::storage
