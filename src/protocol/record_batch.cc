@@ -203,12 +203,11 @@ batch_result<void> check_produced_header(const batch_header& h) {
 
 }  // namespace
 
-batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
-  if (bytes.size() <= layout::magic) {
-    return corrupt("truncated batch: " + str(bytes.size()) + " bytes, a header needs " +
-                   str(layout::header_size));
-  }
-  const uint8_t* p = bytes.data();
+namespace {
+
+// The checks of the magic and the length, which come before anything else
+// is read: offsets 0-16 mean the same in every magic.
+batch_result<int32_t> check_magic_and_length(const uint8_t* p) {
   auto magic = static_cast<int8_t>(p[layout::magic]);
   if (magic != record_batch_magic) {
     if (magic == 0 || magic == 1) {
@@ -222,16 +221,16 @@ batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
     return corrupt("batch length " + str(length) + " is below the minimum " +
                    str(layout::min_batch_length));
   }
-  if (static_cast<size_t>(length) > bytes.size() - layout::log_overhead) {
-    return corrupt("truncated batch: length " + str(length) + " but " +
-                   str(bytes.size() - layout::log_overhead) + " bytes follow it");
-  }
+  return length;
+}
 
+// The fields of a header whose magic and length were checked.
+batch_result<batch_header> decode_checked_header(const uint8_t* p, int32_t length) {
   batch_header h;
   h.base_offset = base::load_be<int64_t>(p + layout::base_offset);
   h.batch_length = length;
   h.partition_leader_epoch = base::load_be<int32_t>(p + layout::partition_leader_epoch);
-  h.magic = magic;
+  h.magic = record_batch_magic;
   h.crc = base::load_be<uint32_t>(p + layout::crc);
   h.attributes = base::load_be<int16_t>(p + layout::attributes);
   h.last_offset_delta = base::load_be<int32_t>(p + layout::last_offset_delta);
@@ -245,6 +244,29 @@ batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
     return invalid("unknown compression codec " + str(h.attributes & codec_mask));
   }
   return h;
+}
+
+}  // namespace
+
+batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes) {
+  if (bytes.size() <= layout::magic) {
+    return corrupt("truncated batch: " + str(bytes.size()) + " bytes, a header needs " +
+                   str(layout::header_size));
+  }
+  auto length = check_magic_and_length(bytes.data());
+  if (!length) return base::unexpected(length.error());
+  if (static_cast<size_t>(*length) > bytes.size() - layout::log_overhead) {
+    return corrupt("truncated batch: length " + str(*length) + " but " +
+                   str(bytes.size() - layout::log_overhead) + " bytes follow it");
+  }
+  return decode_checked_header(bytes.data(), *length);
+}
+
+batch_result<batch_header> decode_batch_header(
+    std::span<const uint8_t, batch_layout::header_size> header) {
+  auto length = check_magic_and_length(header.data());
+  if (!length) return base::unexpected(length.error());
+  return decode_checked_header(header.data(), *length);
 }
 
 batch_result<record_batch> record_batch::parse(const base::shared_bytes& bytes) {

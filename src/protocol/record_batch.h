@@ -124,6 +124,12 @@ struct batch_header {
 // then that the codec id is known. The CRC is not checked here.
 batch_result<batch_header> parse_batch_header(std::span<const uint8_t> bytes);
 
+// Decodes a header on its own (the first header_size bytes of a batch), with
+// the same checks except that the rest of the batch need not be there: for a
+// walk over batch headers in a file.
+batch_result<batch_header> decode_batch_header(
+    std::span<const uint8_t, batch_layout::header_size> header);
+
 // One magic-2 batch: its header, decoded once, and its bytes, a slice of the
 // buffer it arrived in.
 class record_batch {

@@ -36,21 +36,11 @@ batch_extent extent_of(const protocol::batch_header& h) {
   return {h.base_offset, h.last_offset(), h.max_timestamp, h.size()};
 }
 
-// The header at the start of `header` (header_size bytes) when it can start a
-// batch. parse_batch_header() wants the whole batch, which a walk over the
-// file does not read.
-std::optional<batch_extent> decode_extent(std::span<const uint8_t> header) {
-  const uint8_t* p = header.data();
-  auto length = base::load_be<int32_t>(p + layout::batch_length);
-  auto last_offset_delta = base::load_be<int32_t>(p + layout::last_offset_delta);
-  if (static_cast<int8_t>(p[layout::magic]) != protocol::record_batch_magic ||
-      length < layout::min_batch_length || last_offset_delta < 0) {
-    return std::nullopt;
-  }
-  auto base_offset = base::load_be<int64_t>(p + layout::base_offset);
-  return batch_extent{base_offset, protocol::wrapping_add(base_offset, last_offset_delta),
-                      base::load_be<int64_t>(p + layout::max_timestamp),
-                      layout::log_overhead + static_cast<uint64_t>(length)};
+// The header when it can start a batch of a segment.
+std::optional<batch_extent> decode_extent(std::span<const uint8_t, layout::header_size> header) {
+  auto h = protocol::decode_batch_header(header);
+  if (!h || h->last_offset_delta < 0) return std::nullopt;
+  return extent_of(*h);
 }
 
 io_error corrupt_log(const std::string& path, uint64_t position) {

@@ -174,6 +174,22 @@ TEST(RecordBatch, HeaderFieldsAndAttributes) {
   EXPECT_TRUE(parse_batch_header(bytes)->has_delete_horizon());
 }
 
+TEST(RecordBatch, HeaderDecodesWithoutTheRestOfTheBatch) {
+  auto bytes = small_batch(3);
+  std::span<const uint8_t, batch_layout::header_size> header(bytes.data(),
+                                                             batch_layout::header_size);
+  auto alone = decode_batch_header(header);
+  auto whole = parse_batch_header(bytes);
+  ASSERT_TRUE(alone.ok());
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(alone->last_offset(), whole->last_offset());
+  EXPECT_EQ(alone->size(), bytes.size());
+  EXPECT_FALSE(parse_batch_header(std::span<const uint8_t>(header)).ok());  // the rest is missing
+
+  bytes[batch_layout::magic] = 1;
+  EXPECT_EQ(decode_batch_header(header).error().code, batch_errc::invalid_record);
+}
+
 TEST(RecordBatch, RoundTripEveryCodec) {
   for (compression codec : {compression::none, compression::gzip, compression::snappy,
                             compression::lz4, compression::zstd}) {
