@@ -140,6 +140,18 @@ inline void write_remaining_tags(base::byte_writer& w, tag_iterator it, tag_iter
   for (; it != end; ++it) write_raw_tagged_field(w, *it);
 }
 
+// Reads a tagged-field section of a struct that has no known tags.
+inline void read_unknown_tags(base::byte_reader& r, std::vector<raw_tagged_field>& tags) {
+  uint32_t count = r.read_uvarint();
+  if (!r.require(count, "tagged field count larger than its frame")) return;
+  for (uint32_t i = 0; i < count && r.ok(); ++i) {
+    uint32_t tag = r.read_uvarint();
+    uint32_t size = r.read_uvarint();
+    if (!r.require(size, "tagged field larger than its frame")) return;
+    tags.push_back({tag, r.read_bytes(size)});
+  }
+}
+
 inline void write_unknown_tags(base::byte_writer& w, const std::vector<raw_tagged_field>& tags) {
   w.write_uvarint(static_cast<uint32_t>(tags.size()));
   write_remaining_tags(w, tags.begin(), tags.end());

@@ -507,7 +507,9 @@ def emit_struct_methods(e, message, struct_name, fields, qualified):
         opened = e.open_if(present_inline_condition(f, valid))
         emit_read_value(e, message, f, f"this->{f.member}", compact_expr(message, f), nullable_condition(f, valid))
         e.close_if(opened)
-    if has_flexible:
+    if has_flexible and not tagged:
+        e.line("if (flexible) wire::read_unknown_tags(r, unknown_tags);")
+    elif has_flexible:
         e.block("if (flexible)")
         e.line("uint32_t count = r.read_uvarint();")
         e.line("if (!r.require(count, \"tagged field count larger than its frame\")) return;")
@@ -515,25 +517,24 @@ def emit_struct_methods(e, message, struct_name, fields, qualified):
         e.line("uint32_t tag = r.read_uvarint();")
         e.line("uint32_t size = r.read_uvarint();")
         e.line("if (!r.require(size, \"tagged field larger than its frame\")) return;")
-        if tagged:
-            e.block("switch (tag)")
-            for f in tagged:
-                e.block(f"case {f.tag}:")
-                opened = e.open_if(tagged_condition(f, valid))
-                e.line("base::byte_reader field_reader(r.read_bytes(size));")
-                e.line("{")
-                e.depth += 1
-                e.line("auto& r = field_reader;")
-                emit_read_value(e, message, f, f"this->{f.member}", "true", nullable_condition(f, valid))
-                e.depth -= 1
-                e.line("}")
-                e.line("if (!field_reader.ok()) r.fail(field_reader.error());")
-                e.line("continue;")
-                e.close_if(opened)
-                if opened:
-                    e.line("break;")
-                e.end()
+        e.block("switch (tag)")
+        for f in tagged:
+            e.block(f"case {f.tag}:")
+            opened = e.open_if(tagged_condition(f, valid))
+            e.line("base::byte_reader field_reader(r.read_bytes(size));")
+            e.line("{")
+            e.depth += 1
+            e.line("auto& r = field_reader;")
+            emit_read_value(e, message, f, f"this->{f.member}", "true", nullable_condition(f, valid))
+            e.depth -= 1
+            e.line("}")
+            e.line("if (!field_reader.ok()) r.fail(field_reader.error());")
+            e.line("continue;")
+            e.close_if(opened)
+            if opened:
+                e.line("break;")
             e.end()
+        e.end()
         e.line("unknown_tags.push_back({tag, r.read_bytes(size)});")
         e.end()
         e.end()
