@@ -57,6 +57,8 @@ fuzz: deps
 
 bench: build
 	@$(RELEASE_DIR)/bench/protocol_bench
+	@$(RELEASE_DIR)/bench/storage_bench
+	@$(RELEASE_DIR)/bench/storage_many_partitions
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -18,6 +18,7 @@ constexpr int16_t codec_mask = 0x07;
 constexpr int16_t log_append_time_bit = 0x08;
 constexpr int16_t transactional_bit = 0x10;
 constexpr int16_t control_bit = 0x20;
+constexpr int16_t delete_horizon_bit = 0x40;
 
 // The smallest encoded record: its length and six one-byte fields
 // (attributes, timestamp delta, offset delta, key, value, header count).
@@ -437,6 +438,79 @@ void write_nullable(base::byte_writer& out, const optional_bytes& bytes) {
   out.write_bytes(*bytes);
 }
 
+int64_t wrapping_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
+optional_bytes view_of(const std::optional<base::shared_bytes>& bytes) {
+  if (!bytes) return std::nullopt;
+  return bytes->span();
+}
+optional_bytes view_of(const optional_bytes& bytes) { return bytes; }
+
+// Encodes one record. The builder passes header_views and the rewrite passes
+// decoded record_headers: both have a key and a nullable value.
+template <typename Header>
+void write_record(base::byte_writer& out, int8_t attributes, int64_t timestamp_delta,
+                  int32_t offset_delta, optional_bytes key, optional_bytes value,
+                  std::span<const Header> headers) {
+  size_t length = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
+                  nullable_size(key) + nullable_size(value) +
+                  varint_size(static_cast<int32_t>(headers.size()));
+  for (const Header& h : headers) {
+    length += varint_size(static_cast<int32_t>(h.key.size())) + h.key.size() +
+              nullable_size(view_of(h.value));
+  }
+  out.write_varint(static_cast<int32_t>(length));
+  out.write_int8(attributes);
+  out.write_varlong(timestamp_delta);
+  out.write_varint(offset_delta);
+  write_nullable(out, key);
+  write_nullable(out, value);
+  out.write_varint(static_cast<int32_t>(headers.size()));
+  for (const Header& h : headers) {
+    out.write_varint(static_cast<int32_t>(h.key.size()));
+    out.write_bytes(std::string_view(h.key));
+    write_nullable(out, view_of(h.value));
+  }
+}
+
+// Makes `records` (encoded records after room for a header) a batch: compresses
+// them with `h`'s codec, then writes `h` with its batch length and CRC.
+base::result<std::vector<uint8_t>> seal_batch(std::vector<uint8_t> records, const batch_header& h,
+                                              const compress_options& options) {
+  std::vector<uint8_t> batch;
+  if (h.codec() == compression::none) {
+    batch = std::move(records);
+  } else {
+    std::span<const uint8_t> plain(records.data() + layout::header_size,
+                                   records.size() - layout::header_size);
+    auto compressed = compress(h.codec(), plain, options);
+    if (!compressed) return base::unexpected{compressed.error()};
+    batch.reserve(layout::header_size + compressed->size());
+    batch.resize(layout::header_size);
+    batch.insert(batch.end(), compressed->begin(), compressed->end());
+  }
+
+  uint8_t* p = batch.data();
+  base::store_be(p + layout::base_offset, h.base_offset);
+  base::store_be(p + layout::batch_length,
+                 static_cast<int32_t>(batch.size() - layout::log_overhead));
+  base::store_be(p + layout::partition_leader_epoch, h.partition_leader_epoch);
+  p[layout::magic] = static_cast<uint8_t>(record_batch_magic);
+  base::store_be(p + layout::attributes, h.attributes);
+  base::store_be(p + layout::last_offset_delta, h.last_offset_delta);
+  base::store_be(p + layout::base_timestamp, h.base_timestamp);
+  base::store_be(p + layout::max_timestamp, h.max_timestamp);
+  base::store_be(p + layout::producer_id, h.producer_id);
+  base::store_be(p + layout::producer_epoch, h.producer_epoch);
+  base::store_be(p + layout::base_sequence, h.base_sequence);
+  base::store_be(p + layout::records_count, h.records_count);
+  base::store_be(p + layout::crc,
+                 base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
+  return batch;
+}
+
 }  // namespace
 
 record_batch_builder::record_batch_builder(const batch_options& options) : options_(options) {
@@ -450,68 +524,53 @@ void record_batch_builder::add(int64_t timestamp, optional_bytes key, optional_b
     max_timestamp_ = timestamp;
   }
   max_timestamp_ = std::max(max_timestamp_, timestamp);
-  int64_t timestamp_delta = timestamp - base_timestamp_;
-  int32_t offset_delta = count_;
-
-  size_t length = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
-                  nullable_size(key) + nullable_size(value) +
-                  varint_size(static_cast<int32_t>(headers.size()));
-  for (const header_view& h : headers) {
-    length +=
-        varint_size(static_cast<int32_t>(h.key.size())) + h.key.size() + nullable_size(h.value);
-  }
-  out_.write_varint(static_cast<int32_t>(length));
-  out_.write_int8(0);
-  out_.write_varlong(timestamp_delta);
-  out_.write_varint(offset_delta);
-  write_nullable(out_, key);
-  write_nullable(out_, value);
-  out_.write_varint(static_cast<int32_t>(headers.size()));
-  for (const header_view& h : headers) {
-    out_.write_varint(static_cast<int32_t>(h.key.size()));
-    out_.write_bytes(h.key);
-    write_nullable(out_, h.value);
-  }
+  write_record(out_, 0, timestamp - base_timestamp_, count_, key, value, headers);
   ++count_;
 }
 
 base::result<std::vector<uint8_t>> record_batch_builder::build() {
   if (count_ == 0) return base::fail("a record batch needs at least one record");
-  std::vector<uint8_t> batch;
-  if (options_.codec == compression::none) {
-    batch = out_.take();
-  } else {
-    std::span<const uint8_t> records(out_.buffer().data() + layout::header_size,
-                                     out_.size() - layout::header_size);
-    auto compressed = compress(options_.codec, records, options_.compression_options);
-    if (!compressed) return base::unexpected{compressed.error()};
-    batch.reserve(layout::header_size + compressed->size());
-    batch.resize(layout::header_size);
-    batch.insert(batch.end(), compressed->begin(), compressed->end());
+  batch_header h;
+  h.base_offset = options_.base_offset;
+  h.partition_leader_epoch = options_.partition_leader_epoch;
+  h.attributes = static_cast<int16_t>(options_.codec);
+  if (options_.ts_type == timestamp_type::log_append_time) h.attributes |= log_append_time_bit;
+  if (options_.transactional) h.attributes |= transactional_bit;
+  if (options_.control) h.attributes |= control_bit;
+  h.last_offset_delta = count_ - 1;
+  h.base_timestamp = base_timestamp_;
+  h.max_timestamp = max_timestamp_;
+  h.producer_id = options_.producer_id;
+  h.producer_epoch = options_.producer_epoch;
+  h.base_sequence = options_.base_sequence;
+  h.records_count = count_;
+  return seal_batch(out_.take(), h, options_.compression_options);
+}
+
+base::result<std::vector<uint8_t>> rewrite_batch(const record_batch& original,
+                                                 std::span<const record> kept,
+                                                 const rewrite_options& options) {
+  const batch_header& from = original.header();
+  batch_header h = from;
+  h.records_count = static_cast<int32_t>(kept.size());
+  if (options.delete_horizon_ms) {
+    h.attributes |= delete_horizon_bit;
+    h.base_timestamp = *options.delete_horizon_ms;
   }
+  // An empty payload is not a valid compressed stream: Kafka writes empty
+  // batches uncompressed too.
+  if (kept.empty()) h.attributes &= ~codec_mask;
 
-  auto attributes = static_cast<int16_t>(options_.codec);
-  if (options_.ts_type == timestamp_type::log_append_time) attributes |= log_append_time_bit;
-  if (options_.transactional) attributes |= transactional_bit;
-  if (options_.control) attributes |= control_bit;
-
-  uint8_t* p = batch.data();
-  base::store_be(p + layout::base_offset, options_.base_offset);
-  base::store_be(p + layout::batch_length,
-                 static_cast<int32_t>(batch.size() - layout::log_overhead));
-  base::store_be(p + layout::partition_leader_epoch, options_.partition_leader_epoch);
-  p[layout::magic] = static_cast<uint8_t>(record_batch_magic);
-  base::store_be(p + layout::attributes, attributes);
-  base::store_be(p + layout::last_offset_delta, count_ - 1);
-  base::store_be(p + layout::base_timestamp, base_timestamp_);
-  base::store_be(p + layout::max_timestamp, max_timestamp_);
-  base::store_be(p + layout::producer_id, options_.producer_id);
-  base::store_be(p + layout::producer_epoch, options_.producer_epoch);
-  base::store_be(p + layout::base_sequence, options_.base_sequence);
-  base::store_be(p + layout::records_count, count_);
-  base::store_be(p + layout::crc,
-                 base::crc32c::value(p + layout::crc_start, batch.size() - layout::crc_start));
-  return batch;
+  base::byte_writer out;
+  out.write_bytes(std::array<uint8_t, layout::header_size>{});
+  for (const record& r : kept) {
+    // Deltas are taken again from the new base timestamp, so that every
+    // record keeps its own timestamp under a delete horizon.
+    int64_t timestamp = wrapping_add(from.base_timestamp, r.timestamp_delta);
+    write_record(out, r.attributes, wrapping_sub(timestamp, h.base_timestamp), r.offset_delta,
+                 view_of(r.key), view_of(r.value), std::span<const record_header>(r.headers));
+  }
+  return seal_batch(out.take(), h, options.compression_options);
 }
 
 // ---------------------------------------------------------------------------

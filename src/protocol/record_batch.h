@@ -315,6 +315,30 @@ class record_batch_builder {
 };
 
 // ---------------------------------------------------------------------------
+// Rewriting stored batches: log compaction keeps some records of a batch.
+
+struct rewrite_options {
+  // KIP-534: sets the delete-horizon attribute, with this time (when the
+  // batch's tombstones may go) as the base timestamp. nullopt keeps the
+  // batch's base timestamp and attributes.
+  std::optional<int64_t> delete_horizon_ms;
+  compress_options compression_options;
+};
+
+// The batch `original` holding only `kept`: records decoded from it, in
+// order, each keeping its offset delta, timestamp, key, value and headers.
+// Everything else of the header stays: base offset, last offset delta,
+// partition leader epoch, max timestamp, producer id, epoch and base
+// sequence, and the attributes (codec, timestamp type, transactional,
+// control), so offsets are never renumbered and the records are compressed
+// again with the batch's codec. With nothing kept, the batch is a bare
+// header (records count 0, uncompressed) that only keeps its producer's
+// place in the log. Fails only when compression fails.
+base::result<std::vector<uint8_t>> rewrite_batch(const record_batch& original,
+                                                 std::span<const record> kept,
+                                                 const rewrite_options& options = {});
+
+// ---------------------------------------------------------------------------
 // Control records: the one record of a control batch (attribute bit 5). Its
 // key is {int16 version, int16 type}; for ABORT and COMMIT its value is the
 // end-transaction marker {int16 version, int32 coordinator epoch}.

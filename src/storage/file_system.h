@@ -91,6 +91,14 @@ class file_system {
   virtual io_result<void> sync_directory(const std::string& directory) = 0;
 };
 
+// mkdir -p whose result survives a crash: each directory it creates is
+// synced into its parent.
+io_result<void> create_durable_directory(file_system& fs, const std::string& directory);
+
+// rm -r: removes `path` and, for a directory, everything in it, then syncs
+// the parent directory. Succeeds when `path` does not exist.
+io_result<void> remove_all(file_system& fs, const std::string& path);
+
 // The real disk, through POSIX calls.
 std::unique_ptr<file_system> make_posix_file_system();
 

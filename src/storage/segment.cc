@@ -357,14 +357,19 @@ io_result<std::unique_ptr<segment>> segment::create(file_system& fs, const std::
     if (*exists) return base::unexpected(make_io_error(EEXIST, "create", path));
   }
   std::array<std::unique_ptr<file>, 3> files;
+  // A failed create leaves no file behind, or the next try would find it.
+  auto undo = [&](const io_error& e) {
+    for (size_t i = 0; i < files.size() && files[i]; ++i) static_cast<void>(fs.remove(paths[i]));
+    return base::unexpected(e);
+  };
   for (size_t i = 0; i < paths.size(); ++i) {
     auto f = fs.open(paths[i], open_mode::create_read_write);
-    if (!f) return base::unexpected(f.error());
+    if (!f) return undo(f.error());
     files[i] = std::move(*f);
   }
   // A segment whose appends were synced must not vanish with its name.
   auto synced = fs.sync_directory(directory);
-  if (!synced) return base::unexpected(synced.error());
+  if (!synced) return undo(synced.error());
   return std::unique_ptr<segment>(
       new segment(std::make_unique<state>(fs, directory, base_offset, config, std::move(files[0]),
                                           std::move(files[1]), std::move(files[2]))));
@@ -482,7 +487,22 @@ io_result<void> segment::flush() {
   return s.times.flush();
 }
 
-io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max_bytes) {
+uint64_t segment::index_bytes() const {
+  return std::max(state_->offsets.entries().size() * offset_index::entry_size,
+                  state_->times.entries().size() * time_index::entry_size);
+}
+
+io_result<void> segment::flush_log() {
+  state& s = *state_;
+  if (s.log_longer_than_tail) {
+    auto cut = s.cut_log();
+    if (!cut) return cut;
+  }
+  return s.log->sync();
+}
+
+io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max_bytes,
+                                                      int64_t max_offset) {
   state& s = *state_;
   if (offset >= s.tail.next_offset) return std::optional<segment_range>{};
   header_walker walker(*s.log, s.log_path, s.offsets.lookup(offset).position, s.tail.size);
@@ -491,7 +511,7 @@ io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max
     uint64_t position = walker.position();
     auto batch = walker.next();
     if (!batch) return base::unexpected(batch.error());
-    if (!*batch) return range;
+    if (!*batch || (*batch)->last_offset >= max_offset) return range;
     if ((*batch)->last_offset >= offset) {
       range = segment_range{position, (*batch)->size, (*batch)->base_offset, (*batch)->last_offset};
     }
@@ -499,7 +519,10 @@ io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max
   while (true) {
     auto batch = walker.next();
     if (!batch) return base::unexpected(batch.error());
-    if (!*batch || range->length + (*batch)->size > max_bytes) break;
+    if (!*batch || (*batch)->last_offset >= max_offset ||
+        range->length + (*batch)->size > max_bytes) {
+      break;
+    }
     range->length += (*batch)->size;
     range->last_offset = (*batch)->last_offset;
   }
@@ -508,7 +531,9 @@ io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max
 
 io_result<base::shared_bytes> segment::read_range(const segment_range& range) {
   state& s = *state_;
-  std::vector<uint8_t> bytes(range.length);
+  // Not zero-filled first: every byte is read over.
+  std::shared_ptr<uint8_t[]> buffer(new uint8_t[range.length]);
+  std::span<uint8_t> bytes(buffer.get(), range.length);
   auto n = s.log->read_at(range.position, bytes);
   if (!n) return base::unexpected(n.error());
   if (*n != bytes.size()) {
@@ -516,7 +541,8 @@ io_result<base::shared_bytes> segment::read_range(const segment_range& range) {
         EIO, "read " + s.log_path + ": " + std::to_string(range.length) + " bytes at position " +
                  std::to_string(range.position) + " are past the end of the file"});
   }
-  return base::shared_bytes(std::move(bytes));
+  const uint8_t* data = buffer.get();
+  return base::shared_bytes(std::move(buffer), data, range.length);
 }
 
 io_result<std::optional<int64_t>> segment::find_offset_by_timestamp(int64_t timestamp) {

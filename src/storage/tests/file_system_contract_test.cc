@@ -1,6 +1,7 @@
 // What every file_system promises, checked against the real disk and the
-// simulated one alike: the storage code may rely on nothing else, and the
-// simulation is only worth its results if it behaves like the disk.
+// simulated one alike, and through bounded_file_system over each: the storage
+// code may rely on nothing else, the simulation is only worth its results if
+// it behaves like the disk, and the descriptor bound must change nothing.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/bounded_file_system.h"
 #include "storage/file_system.h"
 #include "storage/testing/fault_injecting_file_system.h"
 #include "storage/tests/file_system_test_util.h"
@@ -38,6 +40,28 @@ class simulated_disk {
 
  private:
   testing::fault_injecting_file_system fs_;
+};
+
+// A disk behind a bounded_file_system of one open file, so that nearly every
+// call on a file that is not the last one used closes a handle and reopens
+// another: the proxies must keep the contract all the same.
+template <typename Disk>
+class bounded_disk {
+ public:
+  file_system& fs() { return bounded_; }
+  std::string path(std::string_view file_name) const { return disk_.path(file_name); }
+
+ private:
+  Disk disk_;
+  bounded_file_system bounded_{disk_.fs(), 1};
+};
+
+struct bounded_posix_disk : bounded_disk<posix_disk> {
+  static constexpr const char* name = "BoundedPosix";
+};
+
+struct bounded_simulated_disk : bounded_disk<simulated_disk> {
+  static constexpr const char* name = "BoundedFaultInjecting";
 };
 
 template <typename Disk>
@@ -71,7 +95,8 @@ struct disk_names {
   }
 };
 
-using disks = ::testing::Types<posix_disk, simulated_disk>;
+using disks =
+    ::testing::Types<posix_disk, simulated_disk, bounded_posix_disk, bounded_simulated_disk>;
 TYPED_TEST_SUITE(FileSystemContract, disks, disk_names);
 
 TYPED_TEST(FileSystemContract, WritesAreReadBackAtTheirOffsets) {
