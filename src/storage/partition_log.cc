@@ -449,17 +449,18 @@ io_result<std::optional<timestamp_and_offset>> find_record(const std::string& di
 io_result<std::optional<timestamp_and_offset>> partition_log::offset_for_timestamp(
     int64_t timestamp) {
   state& s = *state_;
-  std::vector<std::shared_ptr<segment>> candidates;
-  int64_t start = 0;
-  {
+  // One candidate segment at a time: the first one nearly always answers.
+  auto next_candidate = [&](int64_t after_base, int64_t& start) -> std::shared_ptr<segment> {
     std::shared_lock lock(s.mu);
     start = s.log_start_offset;
-    for (const auto& [base, seg] : s.segments) {
-      if (seg->max_timestamp() >= timestamp && seg->next_offset() > start)
-        candidates.push_back(seg);
+    for (auto it = s.segments.upper_bound(after_base); it != s.segments.end(); ++it) {
+      const auto& seg = it->second;
+      if (seg->max_timestamp() >= timestamp && seg->next_offset() > start) return seg;
     }
-  }
-  for (const auto& seg : candidates) {
+    return nullptr;
+  };
+  int64_t start = 0;
+  for (auto seg = next_candidate(-1, start); seg; seg = next_candidate(seg->base_offset(), start)) {
     auto found = seg->find_offset_by_timestamp(timestamp);
     if (!found) return base::unexpected(found.error());
     // Batches are in offset order, timestamps are not: walk from the first
