@@ -238,6 +238,9 @@ std::vector<topic_partition> log_manager::partitions() const {
 
 io_result<void> log_manager::remove(const topic_partition& tp) {
   state& s = *state_;
+  // Not while background work runs: a compaction of this log would recreate
+  // its directory.
+  std::lock_guard work(s.work_mu);
   std::shared_ptr<partition_log> log;
   {
     std::lock_guard lock(s.mu);
@@ -249,6 +252,8 @@ io_result<void> log_manager::remove(const topic_partition& tp) {
     log = std::move(it->second.log);
     s.logs.erase(it);
   }
+  // Whoever still holds the log gets errors from now on, not a new directory.
+  static_cast<void>(log->close());
   // One rename takes the partition out of the log directory atomically; a
   // crash during the removal that follows is finished by the next open.
   std::string from = log->directory();

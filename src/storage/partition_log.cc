@@ -156,6 +156,24 @@ struct partition_log::state {
   int64_t unflushed_records = 0;
   int64_t first_unflushed_ms = -1;
   int64_t active_since_ms = -1;  // segment.ms counts from here; -1 while empty
+  // Set when the log can no longer vouch for its files: an fsync failed (the
+  // kernel may have dropped pages that a later fsync would not report, as
+  // PostgreSQL and Kafka learned), a change failed half-way, or the log was
+  // deleted. Every later change fails with it; reads go on. The broker takes
+  // the log offline, and a restart recovers it from the disk.
+  std::optional<io_error> failure;
+
+  io_result<void> fail(io_error e) {
+    if (!failure) {
+      failure = e;
+      failure->message = "log " + directory + " is offline after: " + e.message;
+    }
+    return base::unexpected(e);
+  }
+  io_result<void> check_usable() const {
+    if (failure) return base::unexpected(*failure);
+    return {};
+  }
 };
 
 io_result<void> partition_log::state::flush_active() {
@@ -167,7 +185,7 @@ io_result<void> partition_log::state::flush_active() {
     end = seg->next_offset();
   }
   auto flushed = seg->flush();
-  if (!flushed) return flushed;
+  if (!flushed) return fail(flushed.error());
   std::unique_lock lock(mu);
   recovery_point = std::max(recovery_point, end);
   unflushed_records = 0;
@@ -197,7 +215,7 @@ io_result<void> partition_log::state::roll(int64_t now) {
   // Everything below the new segment is durable, so recovery after a crash
   // scans only the active segment.
   auto flushed = old->flush();
-  if (!flushed) return flushed;
+  if (!flushed) return fail(flushed.error());
   auto created = segment::create(fs, directory, old->next_offset(), seg_config);
   if (!created) return base::unexpected(created.error());
   std::shared_ptr<segment> fresh = std::move(*created);
@@ -206,7 +224,10 @@ io_result<void> partition_log::state::roll(int64_t now) {
   recovery_point = std::max(recovery_point, fresh->base_offset());
   unflushed_records = 0;
   first_unflushed_ms = -1;
-  active_since_ms = now;
+  // segment.ms counts from the first batch, not from the roll (Kafka's rule):
+  // an idle partition's next segment is not rolled at its first append.
+  active_since_ms = -1;
+  static_cast<void>(now);
   return {};
 }
 
@@ -216,6 +237,10 @@ void partition_log::state::write_group(const std::vector<pending_append*>& group
   // it reads them without the segment lock, and takes it exclusively only to
   // change them.
   const log_config cfg = config_snapshot();
+  if (failure) {
+    for (pending_append* p : group) p->outcome = base::unexpected(*failure);
+    return;
+  }
   // Offsets first: an append that cannot follow the log fails alone.
   int64_t next = log_end();
   std::vector<pending_append*> accepted;
@@ -315,12 +340,14 @@ void partition_log::state::write_group(const std::vector<pending_append*>& group
     return;
   }
   // After a failed fsync the kernel may have dropped these pages: nothing of
-  // this group may be acknowledged, nor stay readable under its offsets, so
-  // the log is cut back to where the group began.
+  // this group is acknowledged, it is cut off so that no read serves it from
+  // now on, and the log goes offline (see `failure`).
   {
     std::unique_lock lock(mu);
     static_cast<void>(seg->truncate_to(start));
+    static_cast<void>(epochs.truncate_from_end(seg->next_offset()));
   }
+  static_cast<void>(fail(flushed.error()));
   fail_all(flushed.error());
 }
 
@@ -370,13 +397,18 @@ io_result<append_result> partition_log::append(std::span<uint8_t> batches,
 
 io_result<void> partition_log::flush() {
   std::lock_guard writer(state_->writer_mu);
+  auto usable = state_->check_usable();
+  if (!usable) return usable;
   return state_->flush_active();
 }
 
 io_result<void> partition_log::flush_if_due() {
   state& s = *state_;
   std::lock_guard writer(s.writer_mu);
-  if (s.first_unflushed_ms < 0 || s.clock() - s.first_unflushed_ms < s.config.flush_ms) return {};
+  if (s.failure || s.first_unflushed_ms < 0 ||
+      s.clock() - s.first_unflushed_ms < s.config_snapshot().flush_ms) {
+    return {};
+  }
   return s.flush_active();
 }
 
@@ -449,18 +481,12 @@ io_result<std::optional<timestamp_and_offset>> find_record(const std::string& di
 io_result<std::optional<timestamp_and_offset>> partition_log::offset_for_timestamp(
     int64_t timestamp) {
   state& s = *state_;
-  // One candidate segment at a time: the first one nearly always answers.
-  auto next_candidate = [&](int64_t after_base, int64_t& start) -> std::shared_ptr<segment> {
-    std::shared_lock lock(s.mu);
-    start = s.log_start_offset;
-    for (auto it = s.segments.upper_bound(after_base); it != s.segments.end(); ++it) {
-      const auto& seg = it->second;
-      if (seg->max_timestamp() >= timestamp && seg->next_offset() > start) return seg;
-    }
-    return nullptr;
-  };
-  int64_t start = 0;
-  for (auto seg = next_candidate(-1, start); seg; seg = next_candidate(seg->base_offset(), start)) {
+  // Shared for the whole lookup: an append may change the active segment's
+  // indexes under the exclusive lock, never under this one.
+  std::shared_lock lock(s.mu);
+  const int64_t start = s.log_start_offset;
+  for (const auto& [base, seg] : s.segments) {
+    if (seg->max_timestamp() < timestamp || seg->next_offset() <= start) continue;
     auto found = seg->find_offset_by_timestamp(timestamp);
     if (!found) return base::unexpected(found.error());
     // Batches are in offset order, timestamps are not: walk from the first
@@ -483,23 +509,26 @@ io_result<std::optional<timestamp_and_offset>> partition_log::offset_for_timesta
 
 io_result<std::optional<timestamp_and_offset>> partition_log::max_timestamp() {
   state& s = *state_;
-  std::shared_ptr<segment> best;
+  std::optional<protocol::record_batch> batch;
   int64_t start = 0;
+  int64_t max = -1;
   {
     std::shared_lock lock(s.mu);
     start = s.log_start_offset;
+    std::shared_ptr<segment> best;
     for (const auto& [base, seg] : s.segments) {
       if (seg->next_offset() > start && (!best || seg->max_timestamp() > best->max_timestamp())) {
         best = seg;
       }
     }
+    if (!best || best->max_timestamp() < 0) return std::optional<timestamp_and_offset>{};
+    max = best->max_timestamp();
+    auto found = s.batch_at(*best, best->offset_of_max_timestamp());
+    if (!found) return base::unexpected(found.error());
+    if (!*found) return std::optional<timestamp_and_offset>{};
+    batch = std::move(*found);
   }
-  if (!best || best->max_timestamp() < 0) return std::optional<timestamp_and_offset>{};
-  const int64_t max = best->max_timestamp();
-  auto batch = s.batch_at(*best, best->offset_of_max_timestamp());
-  if (!batch) return base::unexpected(batch.error());
-  if (!*batch) return std::optional<timestamp_and_offset>{};
-  auto record = find_record(s.directory, **batch, start, [&](int64_t t) { return t == max; });
+  auto record = find_record(s.directory, *batch, start, [&](int64_t t) { return t == max; });
   if (!record) return record;
   // A batch whose records were all below the log start still answers with
   // its max timestamp, at the log start offset.
@@ -545,47 +574,46 @@ io_result<void> partition_log::truncate_to(int64_t offset) {
   state& s = *state_;
   std::lock_guard writer(s.writer_mu);
   std::unique_lock lock(s.mu);
+  auto usable = s.check_usable();
+  if (!usable) return usable;
   if (offset >= s.log_end()) return {};
   if (offset < 0) return base::unexpected(make_io_error(EINVAL, "truncate", s.directory));
   // Rare and short (a leader change): done under the exclusive lock, so that
-  // no read sees a log without its segments.
-  std::vector<std::shared_ptr<segment>> dropped;
-  for (auto it = s.segments.lower_bound(offset); it != s.segments.end();) {
-    dropped.push_back(it->second);
-    it = s.segments.erase(it);
+  // no read sees a log without its segments. The list changes only once the
+  // disk has; a failure half-way takes the log offline, its list intact.
+  auto failed = [&](const io_error& e) {
+    return s.fail(io_error{e.code, truncate_error(s.directory, offset, e)});
+  };
+  const segment_config seg_config = s.config.segment();
+  const bool start_afresh = offset <= s.segments.begin()->first || offset < s.log_start_offset;
+  auto dropped_from = start_afresh ? s.segments.begin() : s.segments.lower_bound(offset);
+  for (auto it = dropped_from; it != s.segments.end(); ++it) {
+    auto removed = it->second->remove();
+    if (!removed) return failed(removed.error());
   }
-  for (const auto& seg : dropped) {
-    auto removed = seg->remove();
-    if (!removed) {
-      return base::unexpected(
-          io_error{removed.error().code, truncate_error(s.directory, offset, removed.error())});
-    }
-  }
-  if (s.segments.empty() || offset < s.log_start_offset) {
-    for (auto& [base, seg] : s.segments) {
-      auto removed = seg->remove();
-      if (!removed) return removed;
-    }
-    s.segments.clear();
-    auto created = segment::create(s.fs, s.directory, offset, s.config.segment());
-    if (!created) return base::unexpected(created.error());
-    s.segments.emplace(offset, std::shared_ptr<segment>(std::move(*created)));
-    s.log_start_offset = offset;
-    s.lowest_truncation = std::min(s.lowest_truncation, offset);
+  std::shared_ptr<segment> kept;
+  if (start_afresh) {
+    auto created = segment::create(s.fs, s.directory, offset, seg_config);
+    if (!created) return failed(created.error());
+    kept = std::move(*created);
   } else {
     // The segment cut becomes the active one. It is cut through a fresh
     // object: the cleaner may still be reading the old one as inactive, and
     // must see its bytes vanish (and fail) rather than its memory change.
-    auto fresh = segment::open(s.fs, s.directory, s.active()->base_offset(), s.config.segment(),
+    auto last = std::prev(dropped_from)->second;
+    auto fresh = segment::open(s.fs, s.directory, last->base_offset(), seg_config,
                                /*recover=*/false);
-    if (!fresh) return base::unexpected(fresh.error());
+    if (!fresh) return failed(fresh.error());
     auto cut = (*fresh)->truncate_to(offset);
-    if (!cut) {
-      return base::unexpected(
-          io_error{cut.error().code, truncate_error(s.directory, offset, cut.error())});
-    }
-    s.segments[(*fresh)->base_offset()] = std::move(*fresh);
+    if (!cut) return failed(cut.error());
+    // Durable now, or a crash could bring the cut batches back.
+    auto flushed = (*fresh)->flush();
+    if (!flushed) return failed(flushed.error());
+    kept = std::move(*fresh);
   }
+  s.segments.erase(dropped_from, s.segments.end());
+  s.segments[kept->base_offset()] = kept;
+  if (start_afresh) s.log_start_offset = offset;
   s.lowest_truncation = std::min(s.lowest_truncation, s.log_end());
   s.recovery_point = std::min(s.recovery_point, s.log_end());
   if (s.active()->empty()) s.active_since_ms = -1;
@@ -610,7 +638,10 @@ io_result<size_t> partition_log::enforce_retention() {
   const int64_t now = s.clock();
   const log_config cfg = s.config_snapshot();
   const bool deletes = cfg.policy != cleanup_policy::compact;
+  auto usable = s.check_usable();
+  if (!usable) return base::unexpected(usable.error());
   std::vector<std::shared_ptr<segment>> expired;
+  io_result<void> outcome;
   uint64_t total = 0;
   {
     std::shared_lock lock(s.mu);
@@ -634,26 +665,27 @@ io_result<size_t> partition_log::enforce_retention() {
         total -= seg->size_bytes();
         expired.push_back(seg);
         s.segments.erase(it);
+        // In the same step, so that no read finds an offset without its segment.
+        s.log_start_offset = std::max(s.log_start_offset, s.segments.begin()->first);
         continue;
       }
       if (seg->empty()) break;
     }
     // The log always keeps a segment: an expired active one is rolled first.
-    auto rolled = s.roll(now);
-    if (!rolled) return base::unexpected(rolled.error());
+    outcome = s.roll(now);
+    if (!outcome) break;
   }
-  if (expired.empty()) return size_t{0};
-  {
+  if (!expired.empty()) {
     std::unique_lock lock(s.mu);
-    s.log_start_offset = std::max(s.log_start_offset, s.segments.begin()->first);
     auto moved = s.epochs.truncate_from_start(s.log_start_offset);
-    if (!moved) return base::unexpected(moved.error());
+    if (!moved && outcome) outcome = moved;
   }
   // Files go outside the lock; reads still holding a segment keep reading it.
   for (const auto& seg : expired) {
     auto removed = seg->remove();
-    if (!removed) return base::unexpected(removed.error());
+    if (!removed && outcome) outcome = removed;
   }
+  if (!outcome) return base::unexpected(outcome.error());
   return expired.size();
 }
 
@@ -661,7 +693,7 @@ io_result<void> partition_log::roll_if_due() {
   state& s = *state_;
   std::lock_guard writer(s.writer_mu);
   const int64_t now = s.clock();
-  if (s.active()->empty() || s.active_since_ms < 0 ||
+  if (s.failure || s.active()->empty() || s.active_since_ms < 0 ||
       now - s.active_since_ms < s.config_snapshot().segment_ms) {
     return {};
   }
@@ -718,6 +750,8 @@ io_result<void> partition_log::replace_segments(
     return base::unexpected(io_error{
         ESTALE, "compact " + s.directory + ": the segments changed while they were cleaned"});
   };
+  auto usable = s.check_usable();
+  if (!usable) return usable;
   if (replaced.empty()) return stale();
   int64_t first = replaced.front()->base_offset();
   int64_t end = 0;
@@ -732,15 +766,21 @@ io_result<void> partition_log::replace_segments(
     if (it == s.segments.end()) return stale();
     end = it->first;
   }
+  // A swap that fails may have passed its commit point: the names of the old
+  // segments may belong to the new files already, so the log must not touch
+  // them again (a retention would delete cleaned data). It goes offline; the
+  // next open finishes or discards the swap.
   auto swapped = commit_swap(s.fs, s.directory, first, end);
-  if (!swapped) return swapped;
-  // On disk the swap is done. Until the new segments open, the old ones stay
-  // in use: their files are gone from the directory but readable through the
-  // handles, and the next open finds the new ones.
+  if (!swapped) {
+    auto committed = s.fs.exists(s.directory + "/" + std::string(swap_directory_name));
+    if (committed && !*committed) return swapped;  // failed before its commit point
+    return s.fail(swapped.error());
+  }
+  const segment_config seg_config = s.config_snapshot().segment();
   std::vector<std::shared_ptr<segment>> fresh;
   for (int64_t base : cleaned) {
-    auto opened = segment::open(s.fs, s.directory, base, s.config.segment(), /*recover=*/false);
-    if (!opened) return base::unexpected(opened.error());
+    auto opened = segment::open(s.fs, s.directory, base, seg_config, /*recover=*/false);
+    if (!opened) return s.fail(opened.error());
     fresh.push_back(std::move(*opened));
   }
   std::unique_lock lock(s.mu);
@@ -749,7 +789,14 @@ io_result<void> partition_log::replace_segments(
   return {};
 }
 
-io_result<void> partition_log::close() { return flush(); }
+io_result<void> partition_log::close() {
+  state& s = *state_;
+  std::lock_guard writer(s.writer_mu);
+  io_result<void> flushed;
+  if (!s.failure) flushed = s.flush_active();
+  if (!s.failure) s.failure = make_io_error(ESHUTDOWN, "append", s.directory + " (log closed)");
+  return flushed;
+}
 
 namespace {
 

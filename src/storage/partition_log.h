@@ -205,7 +205,10 @@ class partition_log {
   // Where the cleaner builds segments before the swap.
   std::string cleaning_directory() const;
 
-  // Flushes and closes the files; the log must not be used afterwards.
+  // Flushes; every later change fails (ESHUTDOWN), reads still work. A log
+  // also stops taking changes after an fsync fails or a change fails half-way
+  // (the error says "offline"): the broker then takes it offline, and the
+  // next open recovers it from the disk.
   io_result<void> close();
 
  private:

@@ -612,16 +612,89 @@ TEST_F(PartitionLog, ARollThatCannotCreateItsSegmentFailsAndIsRetried) {
   EXPECT_EQ(log->segment_count(), 2u);
 }
 
-TEST_F(PartitionLog, FailedFsyncFailsTheAppendAndHidesItsRecords) {
+TEST_F(PartitionLog, AFailedFsyncHidesItsRecordsAndTakesTheLogOffline) {
   auto log = open_log();
-  append_ok(*log, records_at(now, 2), {.sync = true});
+  append_ok(*log, records_at(now, 2), {.sync = true, .leader_epoch = 3});
   fs.fail_next(operation::sync, EIO, 1, ".log");
   auto batch = records_at(now, 2);
-  auto failed = log->append(batch, {.sync = true});
+  auto failed = log->append(batch, {.sync = true, .leader_epoch = 4});
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, EIO);
   EXPECT_EQ(log->log_end_offset(), 2);
-  EXPECT_EQ(append_ok(*log, records_at(now, 1), {.sync = true}).base_offset, 2);
+  EXPECT_EQ(log->latest_epoch(), 3);
+  // The kernel may have dropped pages a later fsync would not report: the
+  // log takes no more changes, and still serves what it holds.
+  auto next = log->append(batch, {.sync = true});
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.error().message.find("offline"), std::string::npos) << next.error().message;
+  EXPECT_FALSE(log->flush().ok());
+  EXPECT_EQ(read_all(*log, 0).size(), 1u);
+  // A restart recovers it from the disk.
+  log.reset();
+  auto reopened = open_log();
+  EXPECT_EQ(reopened->log_end_offset(), 2);
+  EXPECT_EQ(append_ok(*reopened, records_at(now, 1), {.sync = true}).base_offset, 2);
+}
+
+TEST_F(PartitionLog, AFailedRollDuringRetentionKeepsTheLogConsistent) {
+  config.segment_bytes = 300;
+  config.retention_ms = 1000;
+  auto log = open_log();
+  for (int i = 0; i < 10; ++i) append_ok(*log, records_at(now, 2, 50));
+  now += 5000;
+  fs.fail_next(operation::open, ENOSPC, 1, segment_file_name(20, log_extension));
+  auto removed = log->enforce_retention();
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(log->log_start_offset(), log->segment_base_offsets().front());
+  EXPECT_FALSE(read_all(*log, log->log_start_offset()).empty());
+  auto below = log->read(0, 1);
+  EXPECT_TRUE(below.ok() || below.error().code == ERANGE);
+  // Space is back: the next pass finishes the job.
+  ASSERT_TRUE(log->enforce_retention().ok());
+  EXPECT_EQ(log->log_start_offset(), 20);
+}
+
+TEST_F(PartitionLog, AFailedTruncationLeavesTheSegmentsInPlace) {
+  config.segment_bytes = 300;
+  auto log = open_log();
+  for (int i = 0; i < 10; ++i) append_ok(*log, records_at(now, 2, 50));
+  size_t segments = log->segment_count();
+  fs.fail_next(operation::remove, EIO, 1, ".log");
+  ASSERT_FALSE(log->truncate_to(0).ok());
+  EXPECT_EQ(log->segment_count(), segments);
+  EXPECT_EQ(log->log_end_offset(), 20);
+  EXPECT_FALSE(read_all(*log, 0).empty());
+}
+
+TEST_F(PartitionLog, AnIdleRollDoesNotMakeTheNextSegmentTiny) {
+  config.segment_ms = 1000;
+  auto log = open_log();
+  append_ok(*log, records_at(now, 1));
+  now += 1000;
+  ASSERT_TRUE(log->roll_if_due().ok());
+  now += 10'000;  // idle
+  append_ok(*log, records_at(now, 1));
+  append_ok(*log, records_at(now, 1));
+  EXPECT_EQ(log->segment_count(), 2u);
+}
+
+TEST_F(PartitionLog, TimestampLookupsRunAlongsideAppends) {
+  config.index_interval_bytes = 1;
+  auto log = open_log();
+  std::atomic<bool> done = false;
+  std::thread writer([&] {
+    for (int i = 0; i < 300; ++i) {
+      auto batch = records_at(1000 + i, 2, 30);
+      ASSERT_TRUE(log->append(batch).ok());
+    }
+    done = true;
+  });
+  for (int guard = 0; guard < 100'000 && !done; ++guard) {
+    ASSERT_TRUE(log->offset_for_timestamp(1000 + guard % 300).ok());
+    ASSERT_TRUE(log->max_timestamp().ok());
+  }
+  writer.join();
+  EXPECT_EQ(log->offset_for_timestamp(1299)->value().offset, 598);
 }
 
 TEST_F(PartitionLog, FlushMessagesAndFlushMsForceFsyncs) {
