@@ -20,6 +20,11 @@ struct uuid {
   // Kafka prints ids in URL-safe base64 without padding (22 characters).
   std::string to_string() const;
 
+  // A random (version 4) id, as Kafka's Uuid.randomUuid(): never the zero
+  // id, nor the metadata topic's reserved id (0, 1), nor one whose printed
+  // form starts with '-' (it would read as a command-line flag).
+  static uuid random();
+
   friend bool operator==(const uuid&, const uuid&) = default;
 };
 

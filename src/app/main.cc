@@ -1,0 +1,104 @@
+// sluice: one binary for the broker and, later, its tools.
+//
+//   sluice broker [--config server.properties] [--set key=value]... [--smp N]
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <thread>
+
+#include "base/properties.h"
+#include "cluster/broker_config.h"
+#include "kafka/server.h"
+
+namespace {
+
+// Thousands of connections and partition files need more descriptors than
+// the usual soft limit of 1024; the hard limit is the operator's choice.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int run_broker(const std::string& config_path, const std::vector<std::string>& sets, unsigned smp) {
+  using namespace sluice;
+  base::properties file;
+  if (!config_path.empty()) {
+    auto loaded = base::load_properties_file(config_path);
+    if (!loaded) {
+      spdlog::critical("{}", loaded.error().message);
+      return 1;
+    }
+    file = std::move(*loaded);
+  }
+  base::properties overrides;
+  for (const auto& set : sets) {
+    auto eq = set.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      spdlog::critical("--set {}: expected key=value", set);
+      return 1;
+    }
+    overrides[set.substr(0, eq)] = set.substr(eq + 1);
+  }
+  auto config = cluster::load_broker_config(file, overrides);
+  if (!config) {
+    spdlog::critical("invalid configuration: {}: {}", config.error().key, config.error().message);
+    return 1;
+  }
+  for (const auto& warning : config->warnings) spdlog::warn("{}", warning);
+
+  // Block the stop signals in every thread; this one waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  raise_file_limit();
+
+  auto server = kafka::server::start(config->config, smp);
+  if (!server) {
+    spdlog::critical("cannot start: {}", server.error().message);
+    return 1;
+  }
+  spdlog::info("sluice broker {} started with {} shards, data in {}", config->config.node_id, smp,
+               config->config.log_dirs.front());
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  auto stopped = (*server)->stop();
+  if (!stopped) {
+    spdlog::error("{}", stopped.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  CLI::App app{"Sluice: a Kafka-compatible event-streaming platform"};
+  app.require_subcommand(1);
+
+  auto* broker = app.add_subcommand("broker", "Run a broker (Ctrl-C stops it cleanly)");
+  std::string config_path;
+  std::vector<std::string> sets;
+  unsigned smp = std::max(1u, std::thread::hardware_concurrency());
+  std::string log_level = "info";
+  broker->add_option("-c,--config", config_path, "server.properties file (Kafka's keys)")
+      ->check(CLI::ExistingFile);
+  broker->add_option("--set", sets, "key=value overriding the file (repeatable)");
+  broker->add_option("--smp", smp, "shards (threads serving requests); default: one per core");
+  broker->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (broker->parsed()) return run_broker(config_path, sets, smp);
+  return 0;
+}

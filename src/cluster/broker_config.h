@@ -1,0 +1,89 @@
+#pragma once
+
+// broker_config: the broker's settings, read from a server.properties file
+// with Kafka's key names plus `--set key=value` overrides. Every key Sluice
+// knows has a type, a default and a check; an invalid value stops startup
+// with a message naming the key, an unknown key is warned about by name.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/properties.h"
+#include "base/result.h"
+#include "cluster/config_entry.h"
+#include "storage/log_config.h"
+
+namespace sluice::cluster {
+
+// One entry of `listeners` / `advertised.listeners`: NAME://host:port.
+// An empty host binds every interface (as Kafka's "PLAINTEXT://:9092").
+struct endpoint {
+  std::string listener_name;  // "PLAINTEXT"
+  std::string host;
+  uint16_t port = 0;
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+// Parses "PLAINTEXT://127.0.0.1:9092,OTHER://[::1]:9093". Port 0 (bind any
+// free port) is allowed in `listeners`; the broker reports the bound port.
+base::result<std::vector<endpoint>, config_error> parse_listeners(std::string_view key,
+                                                                  std::string_view value);
+
+struct broker_config {
+  int32_t node_id = 1;                           // node.id (broker.id is a synonym)
+  std::vector<endpoint> listeners;               // listeners: PLAINTEXT://127.0.0.1:9092
+  std::vector<endpoint> advertised_listeners;    // advertised.listeners: defaults to listeners
+  std::vector<std::string> log_dirs;             // log.dirs, else log.dir: ./data
+  int32_t num_partitions = 1;                    // num.partitions
+  int16_t default_replication_factor = 1;        // default.replication.factor
+  bool auto_create_topics_enable = true;         // auto.create.topics.enable
+  bool delete_topic_enable = true;               // delete.topic.enable
+  int32_t message_max_bytes = 1048588;           // message.max.bytes
+  int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes
+  int32_t queued_max_requests = 500;             // queued.max.requests (per connection here)
+  int64_t queued_max_request_bytes =
+      -1;  // queued.max.request.bytes (-1: 2 * socket.request.max.bytes... see .cc)
+  int64_t connections_max_idle_ms = 600000;       // connections.max.idle.ms
+  int32_t max_connections = 2147483647;           // max.connections
+  int64_t producer_id_expiration_ms = 86400000;   // producer.id.expiration.ms
+  int32_t num_recovery_threads_per_data_dir = 2;  // num.recovery.threads.per.data.dir
+  int64_t log_flush_scheduler_interval_ms =
+      1000;  // log.flush.scheduler.interval.ms (Kafka: Long.MAX)
+  int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  int64_t log_flush_offset_checkpoint_interval_ms =
+      60000;                                           // log.flush.offset.checkpoint.interval.ms
+  bool log_cleaner_enable = true;                      // log.cleaner.enable
+  int64_t log_cleaner_backoff_ms = 15000;              // log.cleaner.backoff.ms
+  int64_t log_cleaner_dedupe_buffer_size = 134217728;  // log.cleaner.dedupe.buffer.size
+  // Topic defaults from the log.* keys (log.segment.bytes, log.retention.ms /
+  // .minutes / .hours, log.retention.bytes, log.cleanup.policy,
+  // log.flush.interval.messages, log.flush.interval.ms, log.flush.on.acks.all,
+  // log.message.timestamp.type, log.index.interval.bytes, log.roll.ms/.hours,
+  // log.index.size.max.bytes, log.cleaner.delete.retention.ms,
+  // log.cleaner.min.cleanable.ratio, log.cleaner.min.compaction.lag.ms).
+  storage::log_config log_defaults;
+
+  // The keys the file and --set gave, as given: DescribeConfigs reports them
+  // as STATIC_BROKER_CONFIG, everything else as DEFAULT_CONFIG.
+  base::properties explicit_values;
+};
+
+struct loaded_broker_config {
+  broker_config config;
+  std::vector<std::string> warnings;  // "unknown configuration key 'foo.bar' (ignored)"
+};
+
+// Applies `file`, then `overrides`, to the defaults. Fails on the first
+// invalid value: the key, and what is wrong with the value.
+base::result<loaded_broker_config, config_error> load_broker_config(
+    const base::properties& file, const base::properties& overrides);
+
+// Every broker key with its current value and source, for DescribeConfigs on
+// a BROKER resource (read_only = true for keys that cannot change at runtime).
+std::vector<config_description> describe_broker_config(const broker_config& config);
+
+// The value of one broker key as DescribeConfigs prints it (nullopt: unknown key).
+std::optional<std::string> broker_config_value(const broker_config& config, std::string_view key);
+
+}  // namespace sluice::cluster

@@ -1,0 +1,237 @@
+#include "kafka/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "kafka/handlers.h"
+
+namespace sluice::kafka {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// How often a reader that found the budget spent looks again.
+constexpr auto budget_retry = std::chrono::milliseconds(1);
+
+}  // namespace
+
+bool request_budget::try_acquire(int64_t bytes) {
+  int64_t used = used_.load();
+  while (used == 0 || used + bytes <= limit_) {
+    if (used_.compare_exchange_weak(used, used + bytes)) return true;
+  }
+  return false;
+}
+
+struct connection::queued_request {
+  base::shared_bytes frame;
+  int64_t charged = 0;  // bytes taken from the budget
+};
+
+// nullptr in the channel marks the end of the requests.
+struct connection::queue {
+  explicit queue(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
+  asio::experimental::channel<void(error_code, std::shared_ptr<queued_request>)> channel;
+};
+
+connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
+                       std::string listener_name, request_budget& budget)
+    : broker_(broker),
+      socket_(std::move(socket)),
+      listener_name_(std::move(listener_name)),
+      budget_(budget),
+      last_activity_(std::chrono::steady_clock::now()) {
+  error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // The reader may be at most this many requests ahead of the processor
+  // (the channel's buffer, plus one the reader holds while it waits).
+  size_t capacity = static_cast<size_t>(std::max(1, broker_.config.queued_max_requests - 1));
+  queue_ = std::make_unique<queue>(socket_.get_executor(), capacity);
+}
+
+connection::~connection() = default;
+
+void connection::start() {
+  auto self = shared_from_this();
+  auto executor = socket_.get_executor();
+  asio::co_spawn(
+      executor, [self]() { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self]() { return self->process_loop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self]() { return self->idle_watchdog(); }, asio::detached);
+}
+
+void connection::shutdown() {
+  stopping_ = true;
+  error_code ignored;
+  // The reader's pending read ends; what it already queued is still answered.
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+}
+
+void connection::close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  if (!why.empty()) spdlog::debug("closing connection from {}: {}", peer_, why);
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  queue_->channel.close();
+}
+
+asio::awaitable<void> connection::read_loop() {
+  auto self = shared_from_this();
+  const int32_t max_frame = broker_.config.socket_request_max_bytes;
+  std::string end_reason;
+  while (!closed_ && !stopping_) {
+    std::array<uint8_t, 4> prefix;
+    error_code ec;
+    co_await asio::async_read(socket_, asio::buffer(prefix),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    last_activity_ = std::chrono::steady_clock::now();
+    auto size = protocol::parse_frame_size(std::span<const uint8_t, 4>(prefix), max_frame);
+    if (!size) {
+      // Kafka closes the connection rather than reading an oversized frame.
+      end_reason = size.error().message;
+      close(end_reason);
+      break;
+    }
+    auto request = std::make_shared<queued_request>();
+    request->charged = *size;
+    asio::steady_timer wait(socket_.get_executor());
+    while (!budget_.try_acquire(request->charged) && !closed_) {
+      wait.expires_after(budget_retry);
+      co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (closed_) break;
+    auto body = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(*size));
+    co_await asio::async_read(socket_, asio::buffer(*body),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      budget_.release(request->charged);
+      break;
+    }
+    last_activity_ = std::chrono::steady_clock::now();
+    const uint8_t* data = body->data();
+    request->frame = base::shared_bytes(std::move(body), data, static_cast<size_t>(*size));
+    co_await queue_->channel.async_send(error_code{}, request,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      budget_.release(request->charged);
+      break;
+    }
+  }
+  // Tell the processor there is nothing more (it may have closed the channel).
+  error_code ignored;
+  if (!closed_) {
+    co_await queue_->channel.async_send(error_code{}, nullptr,
+                                        asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+asio::awaitable<void> connection::process_loop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    error_code ec;
+    auto request =
+        co_await queue_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !request) break;
+    bool keep_open = false;
+    try {
+      keep_open = co_await process(*request);
+    } catch (const std::exception& e) {
+      spdlog::error("request from {} failed: {}", peer_, e.what());
+    }
+    budget_.release(request->charged);
+    if (!keep_open) break;
+  }
+  close("");
+  // Whatever the reader queued meanwhile gives its budget back.
+  while (true) {
+    auto leftover =
+        queue_->channel.try_receive([this](error_code, std::shared_ptr<queued_request> r) {
+          if (r) budget_.release(r->charged);
+        });
+    if (!leftover) break;
+  }
+}
+
+asio::awaitable<bool> connection::process(queued_request& request) {
+  auto parsed = protocol::parse_request(request.frame);
+  if (!parsed) {
+    close(parsed.error().message);
+    co_return false;
+  }
+  const auto& header = parsed->header;
+  const auto key = parsed->api->key;
+  const served_api* served = find_served_api(key);
+  bool version_served = parsed->version_supported && served != nullptr &&
+                        header.request_api_version >= served->min_version &&
+                        header.request_api_version <= served->max_version;
+  std::vector<uint8_t> response;
+  if (!version_served) {
+    if (key != protocol::api_key::api_versions) {
+      // Kafka answers nothing and closes: the client should have asked
+      // ApiVersions first.
+      close(std::string(parsed->api->name) + " v" + std::to_string(header.request_api_version) +
+            " is not served");
+      co_return false;
+    }
+    // KIP-511: answer an ApiVersions too new for us in v0 with our range.
+    response = protocol::encode_unsupported_api_versions_frame(
+        header.correlation_id, served->min_version, served->max_version);
+  } else {
+    request_context ctx{broker_, header,       header.request_api_version,
+                        key,     parsed->body, listener_name_};
+    handler_result result = co_await dispatch(ctx);
+    if (auto* reason = std::get_if<close_connection>(&result)) {
+      close(reason->reason);
+      co_return false;
+    }
+    if (std::holds_alternative<no_response>(result)) co_return true;
+    response = std::move(std::get<std::vector<uint8_t>>(result));
+  }
+  error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(response),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    close(ec.message());
+    co_return false;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  co_return true;
+}
+
+asio::awaitable<void> connection::idle_watchdog() {
+  auto self = shared_from_this();
+  const auto idle = std::chrono::milliseconds(broker_.config.connections_max_idle_ms);
+  if (idle.count() <= 0) co_return;
+  asio::steady_timer timer(socket_.get_executor());
+  while (!closed_) {
+    auto deadline = last_activity_ + idle;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      close("idle for connections.max.idle.ms");
+      break;
+    }
+    // Look again at the deadline, or sooner so a closed connection's
+    // watchdog does not linger.
+    timer.expires_at(
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+    error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace sluice::kafka

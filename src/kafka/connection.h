@@ -1,0 +1,77 @@
+#pragma once
+
+// connection: one client connection, on one shard.
+//
+// A reader coroutine reads frames ahead into a queue of at most
+// queued.max.requests; a processor answers them one at a time, in order (as
+// Kafka does, so a pipelining client sees its requests applied in the order
+// it sent them). Request bytes are counted against a budget shared by all
+// connections: when it is spent, readers stop reading and TCP pushes back on
+// the clients, so a flood never grows memory without bound.
+//
+// A connection closes on a malformed frame or an unserved API (as Kafka
+// closes it), after connections.max.idle.ms without traffic, and on
+// shutdown() once the requests it already read are answered.
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kafka/request_context.h"
+
+namespace sluice::kafka {
+
+// The memory all connections may hold in request bytes at once.
+class request_budget {
+ public:
+  explicit request_budget(int64_t limit) : limit_(limit) {}
+  // Takes `bytes` when they fit, or when nothing is held at all (so a single
+  // request larger than the budget still gets through, alone).
+  bool try_acquire(int64_t bytes);
+  void release(int64_t bytes) { used_.fetch_sub(bytes); }
+  int64_t used() const { return used_.load(); }
+
+ private:
+  const int64_t limit_;
+  std::atomic<int64_t> used_{0};
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(broker_services& broker, boost::asio::ip::tcp::socket socket,
+             std::string listener_name, request_budget& budget);
+  ~connection();
+
+  // Starts the reader, the processor and the idle watchdog on the socket's shard.
+  void start();
+  // Stops reading; the connection closes once its queued requests are answered.
+  // Call on the connection's shard.
+  void shutdown();
+  bool closed() const { return closed_; }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  struct queued_request;
+  struct queue;
+
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> process_loop();
+  boost::asio::awaitable<void> idle_watchdog();
+  boost::asio::awaitable<bool> process(queued_request& request);
+  void close(std::string_view why);
+
+  broker_services& broker_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string listener_name_;
+  std::string peer_;
+  request_budget& budget_;
+  std::unique_ptr<queue> queue_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool closed_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace sluice::kafka

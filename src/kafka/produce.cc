@@ -1,0 +1,249 @@
+// Produce: validate each partition's records here, on the connection's shard,
+// then append them on the partition's owner shard, where the idempotent
+// producer state lives; acks=all waits for an fsync (while flush.on.acks.all,
+// Sluice's default) on the blocking pool before answering.
+
+#include <spdlog/spdlog.h>
+
+#include "kafka/fetch_waiters.h"
+#include "kafka/handlers.h"
+#include "protocol/legacy_message_set.h"
+#include "protocol/messages/produce.h"
+#include "protocol/record_batch.h"
+
+namespace sluice::kafka {
+
+namespace {
+
+using protocol::error_code;
+using partition_answer = protocol::produce_response::partition_produce_response;
+
+// The first version whose batches may be zstd-compressed (KIP-110).
+constexpr int16_t first_zstd_version = 7;
+// Produce v3 brought record batches (magic 2); earlier versions send message sets.
+constexpr int16_t first_batch_version = 3;
+
+struct rejected {
+  error_code code;
+  std::string message;
+};
+
+// One partition's records, checked and ready to append.
+struct checked_records {
+  std::vector<uint8_t> converted;  // a message set converted to a batch (v0-2)
+  std::span<uint8_t> bytes;        // what gets appended
+  std::vector<protocol::batch_header> headers;
+};
+
+// How much a compressed batch may expand while its records are checked.
+size_t decompression_limit(int32_t max_message_bytes) {
+  return std::max<size_t>(64u << 20, 8u * static_cast<size_t>(max_message_bytes));
+}
+
+// Converts an old client's message set (magic 0 or 1) into one record batch,
+// as Kafka does when it stores them in the v2 format.
+base::result<std::vector<uint8_t>, rejected> convert_message_set(const base::shared_bytes& set,
+                                                                 size_t limit) {
+  protocol::legacy_read_options options;
+  options.max_decompressed_bytes = limit;
+  auto messages = protocol::read_legacy_message_set(set, options);
+  if (!messages) {
+    return base::unexpected{
+        rejected{protocol::to_error_code(messages.error().code), messages.error().message}};
+  }
+  if (messages->empty()) {
+    return base::unexpected{rejected{error_code::invalid_record, "no messages"}};
+  }
+  protocol::batch_options batch;
+  batch.codec = messages->front().codec;
+  batch.ts_type = messages->front().ts_type;
+  protocol::record_batch_builder builder(batch);
+  for (const auto& m : *messages) {
+    auto view = [](const std::optional<base::shared_bytes>& b) -> protocol::optional_bytes {
+      if (!b) return std::nullopt;
+      return std::span<const uint8_t>(b->data(), b->size());
+    };
+    builder.add(m.timestamp, view(m.key), view(m.value));
+  }
+  auto built = builder.build();
+  if (!built) return base::unexpected{rejected{error_code::corrupt_message, built.error().message}};
+  return std::move(*built);
+}
+
+// Kafka's LogValidator checks, before anything reaches the log.
+base::result<checked_records, rejected> check_records(
+    const request_context& ctx, const topic_info& topic,
+    const std::optional<base::shared_bytes>& records) {
+  checked_records out;
+  if (!records || records->size() == 0) {
+    return base::unexpected{rejected{error_code::invalid_record, "no records"}};
+  }
+  const size_t limit = decompression_limit(topic.max_message_bytes);
+  base::shared_bytes input = *records;
+  if (ctx.version < first_batch_version) {
+    auto converted = convert_message_set(input, limit);
+    if (!converted) return base::unexpected(converted.error());
+    out.converted = std::move(*converted);
+    input =
+        base::shared_bytes(std::make_shared<int>(0), out.converted.data(), out.converted.size());
+  }
+  protocol::batch_splitter splitter(input);
+  while (true) {
+    auto next = splitter.next();
+    if (!next) {
+      return base::unexpected{
+          rejected{protocol::to_error_code(next.error().code), next.error().message}};
+    }
+    if (!*next) break;
+    const protocol::record_batch& batch = **next;
+    const auto& header = batch.header();
+    if (header.size() > static_cast<size_t>(topic.max_message_bytes)) {
+      return base::unexpected{rejected{
+          error_code::message_too_large,
+          "The batch is " + std::to_string(header.size()) +
+              " bytes, larger than max.message.bytes=" + std::to_string(topic.max_message_bytes)}};
+    }
+    if (header.codec() == protocol::compression::zstd && ctx.version < first_zstd_version) {
+      return base::unexpected{
+          rejected{error_code::unsupported_compression_type, "zstd needs Produce v7 or later"}};
+    }
+    if (header.is_transactional()) {
+      return base::unexpected{rejected{error_code::transactional_id_authorization_failed,
+                                       "transactions are not supported yet"}};
+    }
+    auto valid = protocol::validate_produced_batch(batch, limit);
+    if (!valid) {
+      return base::unexpected{
+          rejected{protocol::to_error_code(valid.error().code), valid.error().message}};
+    }
+    out.headers.push_back(header);
+  }
+  if (out.converted.empty()) {
+    // The frame's buffer belongs to this request alone: the log stamps
+    // offsets into it in place rather than copying the records.
+    out.bytes = std::span<uint8_t>(const_cast<uint8_t*>(input.data()), input.size());
+  } else {
+    out.bytes = std::span<uint8_t>(out.converted);
+  }
+  return out;
+}
+
+void fail(partition_answer& answer, error_code code, std::string message = {}) {
+  answer.error_code = static_cast<int16_t>(code);
+  answer.base_offset = -1;
+  if (!message.empty()) answer.error_message = std::move(message);
+}
+
+error_code storage_error_code(const storage::io_error& error) {
+  return error.code == EINVAL ? error_code::corrupt_message : error_code::kafka_storage_error;
+}
+
+// On the owner shard: the idempotence checks, the append, the producer
+// state, and the wakeup of waiting fetches.
+asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
+                                      partition_answer& answer, shard_set& shards) {
+  const bool idempotent = records.headers.front().producer_id >= 0;
+  if (idempotent) {
+    for (const auto& header : records.headers) {
+      auto check = p.producers.check(header);
+      using verdict = coordinator::sequence_check::verdict;
+      if (check.outcome == verdict::duplicate) {
+        // A retry of what is already written: the original offsets, once.
+        answer.base_offset = check.original.first_offset;
+        answer.log_start_offset = p.log->log_start_offset();
+        co_return;
+      }
+      if (check.outcome != verdict::accept) {
+        fail(answer, check.error(), check.message);
+        co_return;
+      }
+    }
+  }
+  storage::append_options options;
+  options.leader_epoch = 0;
+  options.verify_crc = false;  // checked by validate_produced_batch
+  auto appended = p.log->append(records.bytes, options);
+  if (!appended) {
+    spdlog::warn("append to {}-{}: {}", p.tp.topic, p.tp.partition, appended.error().message);
+    fail(answer, storage_error_code(appended.error()), appended.error().message);
+    co_return;
+  }
+  int64_t next_offset = appended->base_offset;
+  for (auto& header : records.headers) {
+    header.base_offset = next_offset;
+    next_offset += header.last_offset_delta + 1;
+    if (idempotent) p.producers.update(header);
+  }
+  answer.base_offset = appended->base_offset;
+  answer.log_append_time_ms = appended->log_append_time;
+  answer.log_start_offset = p.log->log_start_offset();
+  notify_appended(p, shards);
+}
+
+}  // namespace
+
+boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
+  auto decoded = decode_request<protocol::produce_request>(ctx);
+  if (auto* closed = std::get_if<close_connection>(&decoded)) co_return *closed;
+  auto& request = std::get<protocol::produce_request>(decoded);
+
+  const bool acks_valid = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  auto image = ctx.broker.topics.image();
+  protocol::produce_response response;
+  // Partitions appended with acks=all that must be durable before the answer.
+  std::vector<partition*> to_flush;
+  for (auto& topic_data : request.topic_data) {
+    auto& topic_out = response.responses.emplace_back();
+    topic_out.name = topic_data.name;
+    const topic_info* topic = image->find(topic_data.name);
+    for (auto& data : topic_data.partition_data) {
+      auto& answer = topic_out.partition_responses.emplace_back();
+      answer.index = data.index;
+      if (!acks_valid) {
+        fail(answer, error_code::invalid_required_acks);
+        continue;
+      }
+      partition* p = topic ? image->find(topic_data.name, data.index) : nullptr;
+      if (p == nullptr) {
+        fail(answer, error_code::unknown_topic_or_partition);
+        continue;
+      }
+      auto records = check_records(ctx, *topic, data.records);
+      if (!records) {
+        fail(answer, records.error().code, records.error().message);
+        continue;
+      }
+      co_await ctx.broker.shards.on_shard(p->owner, [&]() -> asio::awaitable<void> {
+        co_await append_on_owner(*p, *records, answer, ctx.broker.shards);
+      });
+      if (request.acks == -1 && answer.error_code == 0 && topic->log_config.flush_on_acks_all) {
+        to_flush.push_back(p);
+      }
+    }
+  }
+
+  if (!to_flush.empty()) {
+    auto flushed = co_await ctx.broker.shards.offload([&] {
+      std::vector<std::pair<partition*, storage::io_error>> failures;
+      for (partition* p : to_flush) {
+        auto done = p->log->flush();
+        if (!done) failures.emplace_back(p, done.error());
+      }
+      return failures;
+    });
+    for (auto& [p, error] : flushed) {
+      spdlog::error("fsync of {}-{} failed: {}", p->tp.topic, p->tp.partition, error.message);
+      for (auto& topic_out : response.responses) {
+        if (topic_out.name != p->tp.topic) continue;
+        for (auto& answer : topic_out.partition_responses) {
+          if (answer.index == p->tp.partition)
+            fail(answer, error_code::kafka_storage_error, error.message);
+        }
+      }
+    }
+  }
+  if (request.acks == 0) co_return no_response{};
+  co_return encode_response(ctx, response);
+}
+
+}  // namespace sluice::kafka

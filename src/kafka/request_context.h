@@ -1,0 +1,61 @@
+#pragma once
+
+// What a request handler is given, and what it gives back.
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/shared_bytes.h"
+#include "cluster/broker_config.h"
+#include "kafka/shard.h"
+#include "kafka/topic_manager.h"
+#include "protocol/frame.h"
+
+namespace sluice::kafka {
+
+// The broker's parts a handler may use. One per broker, shared by all shards.
+struct broker_services {
+  const cluster::broker_config& config;
+  topic_manager& topics;
+  shard_set& shards;
+  // Where clients reach this broker: advertised.listeners, with a port of 0
+  // replaced by the port the listener bound.
+  std::vector<cluster::endpoint> advertised;
+};
+
+struct request_context {
+  broker_services& broker;
+  const protocol::request_header& header;
+  int16_t version;
+  protocol::api_key key;
+  base::shared_bytes body;
+  std::string listener_name;  // the listener the connection came in on
+};
+
+// A handler's answer: a whole response frame, nothing (Produce with
+// acks=0), or a reason to close the connection (an undecodable request, as
+// Kafka closes it).
+struct no_response {};
+struct close_connection {
+  std::string reason;
+};
+using handler_result = std::variant<std::vector<uint8_t>, no_response, close_connection>;
+
+// Decodes the request body or says why the connection must close.
+template <typename Request>
+std::variant<Request, close_connection> decode_request(const request_context& ctx) {
+  auto decoded = protocol::decode_body<Request>(ctx.body, ctx.version);
+  if (!decoded) return close_connection{decoded.error().message};
+  return std::move(decoded).value();
+}
+
+template <typename Response>
+std::vector<uint8_t> encode_response(const request_context& ctx, const Response& response) {
+  return protocol::encode_response_frame(response, ctx.version, ctx.header.correlation_id);
+}
+
+}  // namespace sluice::kafka
