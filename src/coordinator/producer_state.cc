@@ -355,12 +355,10 @@ storage::io_result<producer_state> recover_producer_state(storage::partition_log
 }
 
 storage::io_result<void> write_producer_snapshot(storage::partition_log& log,
-                                                 const producer_state& state) {
+                                                 const producer_state& state, int64_t as_of) {
   storage::file_system& fs = log.fs();
   const std::string& directory = log.directory();
-  // The state must be the log's as of this offset: the caller writes it
-  // while no append runs.
-  const int64_t log_end = log.log_end_offset();
+  const int64_t log_end = as_of;
   const std::string path = snapshot_path(log, log_end);
   // The log removes stray `.tmp` files when it opens.
   const std::string tmp_path = path + ".tmp";

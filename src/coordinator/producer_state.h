@@ -85,9 +85,11 @@ class producer_state {
 // files above the log end (left by a truncation) are deleted.
 storage::io_result<producer_state> recover_producer_state(storage::partition_log& log);
 
-// Writes `<log end offset, 20 digits>.snapshot` into the log's directory
-// atomically and removes all but the newest two snapshots.
+// Writes `<as_of, 20 digits>.snapshot` into the log's directory atomically
+// and removes all but the newest two snapshots. `state` must be the state of
+// the log's batches below `as_of` (its log end offset when the state was
+// copied), so the writing may happen off the owner shard while appends go on.
 storage::io_result<void> write_producer_snapshot(storage::partition_log& log,
-                                                 const producer_state& state);
+                                                 const producer_state& state, int64_t as_of);
 
 }  // namespace sluice::coordinator

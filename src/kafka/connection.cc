@@ -116,15 +116,17 @@ asio::awaitable<void> connection::read_loop() {
       co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (closed_) break;
-    auto body = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(*size));
-    co_await asio::async_read(socket_, asio::buffer(*body),
+    // Not zero-filled: a client that announces a large frame and sends
+    // nothing costs address space, not memory.
+    std::shared_ptr<uint8_t[]> body(new uint8_t[static_cast<size_t>(*size)]);
+    co_await asio::async_read(socket_, asio::buffer(body.get(), static_cast<size_t>(*size)),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       budget_.release(request->charged);
       break;
     }
     last_activity_ = std::chrono::steady_clock::now();
-    const uint8_t* data = body->data();
+    const uint8_t* data = body.get();
     request->frame = base::shared_bytes(std::move(body), data, static_cast<size_t>(*size));
     co_await queue_->channel.async_send(error_code{}, request,
                                         asio::redirect_error(asio::use_awaitable, ec));

@@ -31,9 +31,12 @@ struct partition {
 
   int64_t high_watermark() const { return log->log_end_offset(); }
 
-  // Owner shard only.
+  // Owner shard only. The producer state is snapshotted whenever the log
+  // rolls a segment (as Kafka does), so a restart replays at most about a
+  // segment's batches to rebuild it.
   coordinator::producer_state producers;
-  int64_t producer_snapshot_offset = 0;  // log end at the last snapshot written
+  size_t producer_snapshot_segments = 0;  // the segment count at the last snapshot
+  bool producer_snapshot_running = false;
 
   // A bit per shard with a Fetch waiting for this partition to grow. A
   // waiting shard sets its bit before it looks at the log end one last time;

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/detached.hpp>
+
 #include "kafka/fetch_waiters.h"
 #include "kafka/handlers.h"
 #include "protocol/legacy_message_set.h"
@@ -138,10 +140,34 @@ error_code storage_error_code(const storage::io_error& error) {
   return error.code == EINVAL ? error_code::corrupt_message : error_code::kafka_storage_error;
 }
 
+// On the owner shard, after an append: once the log has rolled a segment
+// since the last producer snapshot, a copy of the state goes to the disk in
+// the background (the image keeps the partition alive meanwhile).
+void snapshot_if_rolled(partition& p, int64_t log_end, std::shared_ptr<const metadata_image> image,
+                        shard_set& shards) {
+  const size_t segments = p.log->segment_count();
+  if (segments == p.producer_snapshot_segments || p.producer_snapshot_running) return;
+  p.producer_snapshot_segments = segments;
+  p.producer_snapshot_running = true;
+  auto write = [&p, &shards, log_end, image = std::move(image),
+                state = p.producers]() -> asio::awaitable<void> {
+    auto written = co_await shards.offload(
+        [&] { return coordinator::write_producer_snapshot(*p.log, state, log_end); });
+    if (!written) {
+      spdlog::warn("producer snapshot of {}-{}: {}", p.tp.topic, p.tp.partition,
+                   written.error().message);
+    }
+    p.producer_snapshot_running = false;
+  };
+  asio::co_spawn(shards.context(p.owner), std::move(write), asio::detached);
+}
+
 // On the owner shard: the idempotence checks, the append, the producer
 // state, and the wakeup of waiting fetches.
 asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
-                                      partition_answer& answer, shard_set& shards) {
+                                      partition_answer& answer,
+                                      std::shared_ptr<const metadata_image> image,
+                                      shard_set& shards) {
   const bool idempotent = records.headers.front().producer_id >= 0;
   if (idempotent) {
     for (const auto& header : records.headers) {
@@ -178,6 +204,7 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   answer.log_append_time_ms = appended->log_append_time;
   answer.log_start_offset = p.log->log_start_offset();
   notify_appended(p, shards);
+  snapshot_if_rolled(p, appended->log_end_offset, std::move(image), shards);
 }
 
 }  // namespace
@@ -214,7 +241,7 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
         continue;
       }
       co_await ctx.broker.shards.on_shard(p->owner, [&]() -> asio::awaitable<void> {
-        co_await append_on_owner(*p, *records, answer, ctx.broker.shards);
+        co_await append_on_owner(*p, *records, answer, image, ctx.broker.shards);
       });
       if (request.acks == -1 && answer.error_code == 0 && topic->log_config.flush_on_acks_all) {
         to_flush.push_back(p);

@@ -17,10 +17,7 @@ shard_set::shard_set(unsigned shard_count, unsigned blocking_threads)
   }
 }
 
-shard_set::~shard_set() {
-  stop();
-  blocking_.join();
-}
+shard_set::~shard_set() { stop(); }
 
 shard_id shard_set::current() { return this_shard; }
 
@@ -40,6 +37,9 @@ void shard_set::stop() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
+  // Blocking work still running (an fsync, a snapshot) finishes before the
+  // caller closes the logs under it.
+  blocking_.join();
 }
 
 }  // namespace sluice::kafka

@@ -112,7 +112,7 @@ struct topic_manager::state {
       auto producers = coordinator::recover_producer_state(*p->log);
       if (!producers) return base::unexpected(producers.error());
       p->producers = std::move(*producers);
-      p->producer_snapshot_offset = p->log->log_end_offset();
+      p->producer_snapshot_segments = p->log->segment_count();
       info->partitions.push_back(std::move(p));
     }
     return info;
@@ -173,7 +173,7 @@ base::result<std::unique_ptr<topic_manager>> topic_manager::open(
   auto logs = storage::log_manager::open(*s->fs, std::move(lm));
   if (!logs) return base::fail(logs.error().message);
   s->logs = std::move(*logs);
-  if (!s->logs->opened_after_clean_shutdown()) {
+  if (!s->logs->opened_after_clean_shutdown() && !s->logs->partitions().empty()) {
     spdlog::warn("{}: the last shutdown was not clean; logs were recovered", dir);
   }
 
@@ -364,7 +364,8 @@ base::result<void> topic_manager::close() {
   // The shards have stopped: the producer state is nobody else's now.
   for (const auto& [name, topic] : s.current()->topics) {
     for (const auto& p : topic->partitions) {
-      auto written = coordinator::write_producer_snapshot(*p->log, p->producers);
+      auto written =
+          coordinator::write_producer_snapshot(*p->log, p->producers, p->log->log_end_offset());
       if (!written) spdlog::warn("{}-{}: {}", name, p->tp.partition, written.error().message);
     }
   }

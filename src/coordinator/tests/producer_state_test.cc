@@ -361,7 +361,7 @@ TEST_F(ProducerStateRecovery, StartsFromTheSnapshotAndReplaysWhatFollows) {
   producer_state at_snapshot = expected;
   // A producer only the snapshot knows shows that recovery used it.
   at_snapshot.update(header(99, 0, 0, 1, 0));
-  ASSERT_TRUE(write_producer_snapshot(*log, at_snapshot).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, at_snapshot, log->log_end_offset()).ok());
   EXPECT_EQ(snapshot_offsets(), std::vector<int64_t>{4});
   produce(*log, 1, 0, 2, 2);
   produce(*log, 3, 0, 0, 1);
@@ -380,11 +380,11 @@ TEST_F(ProducerStateRecovery, CorruptNewestSnapshotFallsBackToTheOlderOne) {
   produce(*log, 1, 0, 0, 2);
   producer_state first = expected;
   first.update(header(98, 0, 0, 1, 0));
-  ASSERT_TRUE(write_producer_snapshot(*log, first).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, first, log->log_end_offset()).ok());
   produce(*log, 1, 0, 2, 2);
   producer_state second = expected;
   second.update(header(99, 0, 0, 1, 0));
-  ASSERT_TRUE(write_producer_snapshot(*log, second).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, second, log->log_end_offset()).ok());
   produce(*log, 2, 0, 0, 1);
   ASSERT_EQ(snapshot_offsets(), (std::vector<int64_t>{2, 4}));
 
@@ -410,10 +410,10 @@ TEST_F(ProducerStateRecovery, TruncationRemovesSnapshotsPastTheLogEnd) {
   produce(*log, 1, 0, 0, 2);
   produce(*log, 1, 0, 2, 2);
   producer_state kept = expected;
-  ASSERT_TRUE(write_producer_snapshot(*log, kept).ok());  // at 4
+  ASSERT_TRUE(write_producer_snapshot(*log, kept, log->log_end_offset()).ok());  // at 4
   produce(*log, 1, 0, 4, 2);
   produce(*log, 2, 0, 0, 2);
-  ASSERT_TRUE(write_producer_snapshot(*log, expected).ok());  // at 8
+  ASSERT_TRUE(write_producer_snapshot(*log, expected, log->log_end_offset()).ok());  // at 8
   ASSERT_EQ(snapshot_offsets(), (std::vector<int64_t>{4, 8}));
   ASSERT_TRUE(log->flush().ok());
 
@@ -442,7 +442,7 @@ TEST_F(ProducerStateRecovery, SnapshotBelowTheLogStartSkipsToTheLogStart) {
   auto log = open_log();
   produce(*log, 1, 0, 0, 2);
   producer_state at_two = expected;
-  ASSERT_TRUE(write_producer_snapshot(*log, at_two).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, at_two, log->log_end_offset()).ok());
   produce(*log, 1, 0, 2, 2);
   produce(*log, 2, 0, 0, 2);
   produce(*log, 3, 0, 0, 2);
@@ -466,11 +466,11 @@ TEST_F(ProducerStateRecovery, WritingKeepsTheNewestTwoSnapshots) {
   auto log = open_log();
   for (int i = 0; i < 5; ++i) {
     produce(*log, 1, 0, i, 1);
-    ASSERT_TRUE(write_producer_snapshot(*log, expected).ok());
+    ASSERT_TRUE(write_producer_snapshot(*log, expected, log->log_end_offset()).ok());
   }
   EXPECT_EQ(snapshot_offsets(), (std::vector<int64_t>{4, 5}));
   // Rewriting at the same offset replaces the file.
-  ASSERT_TRUE(write_producer_snapshot(*log, expected).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, expected, log->log_end_offset()).ok());
   EXPECT_EQ(snapshot_offsets(), (std::vector<int64_t>{4, 5}));
   // Durable, and no temporary file left behind.
   ASSERT_TRUE(log->flush().ok());
@@ -487,10 +487,10 @@ TEST_F(ProducerStateRecovery, WritingKeepsTheNewestTwoSnapshots) {
 TEST_F(ProducerStateRecovery, FailedSnapshotWriteLeavesTheOldOnes) {
   auto log = open_log();
   produce(*log, 1, 0, 0, 1);
-  ASSERT_TRUE(write_producer_snapshot(*log, expected).ok());
+  ASSERT_TRUE(write_producer_snapshot(*log, expected, log->log_end_offset()).ok());
   produce(*log, 1, 0, 1, 1);
   fs.fail_next(storage::testing::operation::sync, EIO, 1, ".snapshot.tmp");
-  auto failed = write_producer_snapshot(*log, expected);
+  auto failed = write_producer_snapshot(*log, expected, log->log_end_offset());
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, EIO);
   EXPECT_EQ(snapshot_offsets(), std::vector<int64_t>{1});
