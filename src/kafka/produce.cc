@@ -32,8 +32,8 @@ struct rejected {
 
 // One partition's records, checked and ready to append.
 struct checked_records {
-  std::vector<uint8_t> converted;  // a message set converted to a batch (v0-2)
-  std::span<uint8_t> bytes;        // what gets appended
+  base::shared_bytes storage;  // the frame's records, or a converted message set
+  std::span<uint8_t> bytes;    // what gets appended: storage, writable
   std::vector<protocol::batch_header> headers;
 };
 
@@ -85,9 +85,11 @@ base::result<checked_records, rejected> check_records(
   if (ctx.version < first_batch_version) {
     auto converted = convert_message_set(input, limit);
     if (!converted) return base::unexpected(converted.error());
-    out.converted = std::move(*converted);
-    input =
-        base::shared_bytes(std::make_shared<int>(0), out.converted.data(), out.converted.size());
+    input = base::shared_bytes(std::move(*converted));
+  } else if (input.size() > protocol::batch_layout::magic &&
+             input.data()[protocol::batch_layout::magic] != protocol::record_batch_magic) {
+    return base::unexpected{rejected{error_code::invalid_record,
+                                     "Produce v3 and later carry record batches (magic 2) only"}};
   }
   protocol::batch_splitter splitter(input);
   while (true) {
@@ -120,13 +122,11 @@ base::result<checked_records, rejected> check_records(
     }
     out.headers.push_back(header);
   }
-  if (out.converted.empty()) {
-    // The frame's buffer belongs to this request alone: the log stamps
-    // offsets into it in place rather than copying the records.
-    out.bytes = std::span<uint8_t>(const_cast<uint8_t*>(input.data()), input.size());
-  } else {
-    out.bytes = std::span<uint8_t>(out.converted);
-  }
+  // The bytes belong to this request alone (its frame, or the batch made
+  // from a message set): the log stamps offsets into them in place rather
+  // than copying the records.
+  out.storage = input;
+  out.bytes = std::span<uint8_t>(const_cast<uint8_t*>(input.data()), input.size());
   return out;
 }
 
@@ -141,14 +141,17 @@ error_code storage_error_code(const storage::io_error& error) {
 }
 
 // On the owner shard, after an append: once the log has rolled a segment
-// since the last producer snapshot, a copy of the state goes to the disk in
-// the background (the image keeps the partition alive meanwhile).
+// since the last producer snapshot, producers idle for longer than
+// producer.id.expiration.ms are forgotten and a copy of the state goes to the
+// disk in the background (the image keeps the partition alive meanwhile).
 void snapshot_if_rolled(partition& p, int64_t log_end, std::shared_ptr<const metadata_image> image,
-                        shard_set& shards) {
+                        broker_services& broker) {
   const size_t segments = p.log->segment_count();
   if (segments == p.producer_snapshot_segments || p.producer_snapshot_running) return;
   p.producer_snapshot_segments = segments;
   p.producer_snapshot_running = true;
+  p.producers.expire(storage::wall_clock_ms(), broker.config.producer_id_expiration_ms);
+  shard_set& shards = broker.shards;
   auto write = [&p, &shards, log_end, image = std::move(image),
                 state = p.producers]() -> asio::awaitable<void> {
     auto written = co_await shards.offload(
@@ -167,7 +170,7 @@ void snapshot_if_rolled(partition& p, int64_t log_end, std::shared_ptr<const met
 asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
                                       partition_answer& answer,
                                       std::shared_ptr<const metadata_image> image,
-                                      shard_set& shards) {
+                                      broker_services& broker) {
   const bool idempotent = records.headers.front().producer_id >= 0;
   if (idempotent) {
     for (const auto& header : records.headers) {
@@ -203,8 +206,8 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   answer.base_offset = appended->base_offset;
   answer.log_append_time_ms = appended->log_append_time;
   answer.log_start_offset = p.log->log_start_offset();
-  notify_appended(p, shards);
-  snapshot_if_rolled(p, appended->log_end_offset, std::move(image), shards);
+  notify_appended(p, broker.shards);
+  snapshot_if_rolled(p, appended->log_end_offset, std::move(image), broker);
 }
 
 }  // namespace
@@ -241,7 +244,7 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
         continue;
       }
       co_await ctx.broker.shards.on_shard(p->owner, [&]() -> asio::awaitable<void> {
-        co_await append_on_owner(*p, *records, answer, image, ctx.broker.shards);
+        co_await append_on_owner(*p, *records, answer, image, ctx.broker);
       });
       if (request.acks == -1 && answer.error_code == 0 && topic->log_config.flush_on_acks_all) {
         to_flush.push_back(p);
