@@ -11,6 +11,8 @@ packages=(
   libfmt-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev
   # the real Kafka clients the tests drive
   kcat python3-confluent-kafka python3-kafka
+  # sarama (Go), built offline in GOPATH mode from Debian's source packages
+  golang-go golang-github-shopify-sarama-dev
 )
 # Node.js may come from another repository (with npm bundled); only ask Debian
 # for it when neither is present.

@@ -1,0 +1,384 @@
+#!/usr/bin/python3
+"""Hostile and careless peers on raw sockets: garbage, truncated frames, huge and
+negative length prefixes, unknown APIs, ApiVersions v99 (KIP-511), pipelining,
+and 2000 idle connections, after which a real client must still work and the
+broker's memory must stay bounded. The broker must be alive at the end."""
+
+import os
+import random
+import socket
+import struct
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition  # noqa: E402
+
+API_VERSIONS = 18
+UNSUPPORTED_VERSION = 35
+IDLE_CONNECTIONS = 2000
+RSS_LIMIT_KB = 500 * 1024
+CLOSE_TIMEOUT_S = 10
+
+# The APIs the broker serves (README.md); each must be advertised.
+SERVED_APIS = {
+    0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 18: "ApiVersions",
+    19: "CreateTopics", 20: "DeleteTopics", 21: "DeleteRecords", 22: "InitProducerId",
+    32: "DescribeConfigs", 33: "AlterConfigs", 37: "CreatePartitions",
+    44: "IncrementalAlterConfigs", 60: "DescribeCluster",
+}
+
+
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def read_uvarint(buf, pos):
+    shift = 0
+    n = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, pos
+        shift += 7
+
+
+def request(api_key, version, corr, body=b"", flexible=False, client_id=b"sluice-it-hostile"):
+    """A frame: size, request header v1 (v2 if flexible), body."""
+    hdr = struct.pack(">hhih", api_key, version, corr, len(client_id)) + client_id
+    if flexible:
+        hdr += b"\x00"  # no tagged fields
+    payload = hdr + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def api_versions_v3_body():
+    def compact_string(s):
+        return uvarint(len(s) + 1) + s
+    return compact_string(b"sluice-it") + compact_string(b"1.0") + b"\x00"
+
+
+def connect(port, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_exact(s, n, timeout=10):
+    s.settimeout(timeout)
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise AssertionError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(s, timeout=10):
+    (size,) = struct.unpack(">i", recv_exact(s, 4, timeout))
+    if size < 4 or size > 64 << 20:
+        raise AssertionError("implausible response size %d" % size)
+    return recv_exact(s, size, timeout)
+
+
+def expect_closed(s, timeout=CLOSE_TIMEOUT_S):
+    """Waits until the peer closes; returns what it sent before closing.
+    Fails if the connection is still open after `timeout`."""
+    got = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except (ConnectionResetError, BrokenPipeError):
+            return bytes(got)
+        if not chunk:
+            return bytes(got)
+        got += chunk
+    raise AssertionError("the broker kept the connection open for %d s (received %d bytes)"
+                         % (timeout, len(got)))
+
+
+def send_ignoring_reset(s, data):
+    try:
+        s.sendall(data)
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # the broker may close before reading all of it
+
+
+def parse_api_versions_v0(frame):
+    """(correlation id, error code, {api_key: (min, max)}) of a v0 response."""
+    corr, err, n = struct.unpack_from(">ihi", frame, 0)
+    pos = 10
+    apis = {}
+    if n < 0 or n > 1000:
+        raise AssertionError("api_keys count %d" % n)
+    for _ in range(n):
+        k, lo, hi = struct.unpack_from(">hhh", frame, pos)
+        pos += 6
+        apis[k] = (lo, hi)
+    if pos != len(frame):
+        raise AssertionError("%d bytes left after the v0 ApiVersions response" % (len(frame) - pos))
+    return corr, err, apis
+
+
+def parse_api_versions_v3(frame):
+    corr, err = struct.unpack_from(">ih", frame, 0)
+    n, pos = read_uvarint(frame, 6)
+    apis = {}
+    for _ in range(n - 1):
+        k, lo, hi = struct.unpack_from(">hhh", frame, pos)
+        pos += 6
+        tags, pos = read_uvarint(frame, pos)
+        if tags:
+            raise AssertionError("unexpected tagged fields in an api entry")
+        apis[k] = (lo, hi)
+    (throttle,) = struct.unpack_from(">i", frame, pos)
+    return corr, err, apis, throttle
+
+
+class HostileTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        harness.raise_fd_limit(IDLE_CONNECTIONS * 2 + 1000)
+        cls.broker = harness.Broker(name="hostile").start()
+        cls.port = cls.broker.port
+
+    @classmethod
+    def tearDownClass(cls):
+        alive = cls.broker.alive()
+        cls.broker.stop(expect_clean=alive)
+        if not alive:
+            raise AssertionError("the broker is dead at the end\n%s" % cls.broker.log_tail())
+
+    def assert_healthy(self):
+        self.assertTrue(self.broker.alive(), "the broker died")
+        with connect(self.port) as s:
+            s.sendall(request(API_VERSIONS, 0, 4242))
+            corr, err, apis = parse_api_versions_v0(recv_frame(s))
+        self.assertEqual((corr, err), (4242, 0))
+        self.assertIn(API_VERSIONS, apis)
+
+    def tearDown(self):
+        self.assert_healthy()
+
+    # --- well-formed, as a baseline ----------------------------------------------
+
+    def test_api_versions_v0_and_v3(self):
+        with connect(self.port) as s:
+            s.sendall(request(API_VERSIONS, 0, 1))
+            corr, err, apis0 = parse_api_versions_v0(recv_frame(s))
+            self.assertEqual((corr, err), (1, 0))
+            s.sendall(request(API_VERSIONS, 3, 2, api_versions_v3_body(), flexible=True))
+            corr, err, apis3, throttle = parse_api_versions_v3(recv_frame(s))
+            self.assertEqual((corr, err, throttle), (2, 0, 0))
+        self.assertEqual(apis0, apis3)
+        missing = {k: v for k, v in SERVED_APIS.items() if k not in apis3}
+        self.assertEqual(missing, {}, "APIs not advertised")
+        for k, (lo, hi) in apis3.items():
+            self.assertLessEqual(lo, hi, "api %d" % k)
+        self.assertGreaterEqual(apis3[API_VERSIONS][1], 3)
+
+    def test_pipelined_requests_answered_in_order(self):
+        n = 1000
+        with connect(self.port) as s:
+            s.sendall(b"".join(request(API_VERSIONS, i % 3, 10_000 + i) for i in range(n)))
+            corrs = [struct.unpack_from(">i", recv_frame(s))[0] for _ in range(n)]
+        self.assertEqual(corrs, [10_000 + i for i in range(n)])
+
+    # --- KIP-511 -----------------------------------------------------------------
+
+    def test_api_versions_v99_gets_unsupported_version(self):
+        with connect(self.port) as s:
+            s.sendall(request(API_VERSIONS, 99, 77, api_versions_v3_body(), flexible=True))
+            corr, err, apis = parse_api_versions_v0(recv_frame(s))
+            self.assertEqual(corr, 77)
+            self.assertEqual(err, UNSUPPORTED_VERSION)
+            self.assertIn(API_VERSIONS, apis, "the answer must list the supported ApiVersions range")
+            lo, hi = apis[API_VERSIONS]
+            self.assertTrue(lo <= 3 <= hi, (lo, hi))
+            # The client then retries with a version the broker has, on the
+            # same connection.
+            s.sendall(request(API_VERSIONS, hi, 78, api_versions_v3_body(), flexible=hi >= 3))
+            frame = recv_frame(s)
+            self.assertEqual(struct.unpack_from(">ih", frame), (78, 0))
+
+    # --- broken frames: the broker closes ----------------------------------------
+
+    def test_unknown_api_key_closes(self):
+        with connect(self.port) as s:
+            s.sendall(request(32000, 0, 5))
+            got = expect_closed(s)
+        self.assertEqual(got, b"", "the broker answered an unknown API")
+
+    def test_unsupported_version_of_metadata_closes(self):
+        with connect(self.port) as s:
+            s.sendall(request(3, 999, 6))
+            expect_closed(s)
+
+    def test_huge_length_prefix_closes_without_allocating(self):
+        rss_before = self.broker.rss_kb()
+        for size in (0x7FFFFFFF, 0x7FFFFFF0, 2**31 - 4096, 100 * 1024 * 1024 + 1, 1 << 30):
+            with connect(self.port) as s:
+                send_ignoring_reset(s, struct.pack(">i", size) + b"\x00\x12\x00\x00" * 16)
+                got = expect_closed(s)
+                self.assertEqual(got, b"", "answered a %d-byte frame" % size)
+        rss_after = self.broker.rss_kb()
+        self.assertLess(rss_after - rss_before, 100 * 1024,
+                        "RSS grew from %d to %d KiB after huge length prefixes" % (rss_before, rss_after))
+
+    def test_negative_and_zero_length_prefix_closes(self):
+        for size in (-1, -2**31, 0, 1, 3):
+            with connect(self.port) as s:
+                send_ignoring_reset(s, struct.pack(">i", size) + b"\x00" * max(0, size))
+                got = expect_closed(s)
+                self.assertEqual(got, b"", "answered a frame of size %d" % size)
+
+    def test_http_request_closes(self):
+        with connect(self.port) as s:
+            send_ignoring_reset(s, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            self.assertEqual(expect_closed(s), b"")
+
+    def test_garbage_header_closes(self):
+        # A frame of the right size whose header is garbage (api key -1, a
+        # client id longer than the frame).
+        with connect(self.port) as s:
+            send_ignoring_reset(s, struct.pack(">i", 16) + b"\xff" * 16)
+            self.assertEqual(expect_closed(s), b"")
+        with connect(self.port) as s:
+            send_ignoring_reset(s, struct.pack(">i", 12) + struct.pack(">hhih", 18, 0, 9, 30000) + b"ab")
+            expect_closed(s)
+
+    def test_random_garbage(self):
+        rng = random.Random(1234)
+        for i in range(50):
+            with connect(self.port) as s:
+                send_ignoring_reset(s, bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4096))))
+                # Open or closed is up to the broker; it must survive either way.
+        self.assertTrue(self.broker.alive())
+
+    def test_valid_header_garbage_body(self):
+        # Real API keys and versions with random bodies: an error answer or a
+        # close, never a crash.
+        rng = random.Random(99)
+        for api_key in SERVED_APIS:
+            for version in (0, 1, 3):
+                with connect(self.port) as s:
+                    body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))
+                    send_ignoring_reset(s, request(api_key, version, 1, body))
+                    s.settimeout(2)
+                    try:
+                        s.recv(65536)
+                    except (socket.timeout, ConnectionResetError):
+                        pass
+                self.assertTrue(self.broker.alive(), "died on api %d v%d" % (api_key, version))
+
+    def test_truncated_frames_then_close(self):
+        frames = [
+            struct.pack(">i", 1000) + b"\x00\x12\x00\x00\x00\x00",  # body never comes
+            struct.pack(">i", 8)[:2],                               # half a size prefix
+            request(API_VERSIONS, 0, 1)[:-3],                       # last bytes missing
+            request(0, 7, 1, b"\x00" * 100)[:50],                   # half a produce request
+        ]
+        for _ in range(25):
+            for f in frames:
+                s = connect(self.port)
+                s.sendall(f)
+                s.close()
+        # Slowloris-style: a frame trickled one byte at a time is still answered.
+        with connect(self.port) as s:
+            for byte in request(API_VERSIONS, 0, 31337):
+                s.sendall(bytes([byte]))
+                time.sleep(0.005)
+            corr, err, _ = parse_api_versions_v0(recv_frame(s))
+            self.assertEqual((corr, err), (31337, 0))
+
+    def test_large_declared_frames_are_not_preallocated(self):
+        # 16 connections each announce a 64 MiB request (under the default
+        # socket.request.max.bytes of 100 MiB) and send one byte of it. Holding
+        # 1 GiB of buffers for bytes that never come is a memory hole.
+        socks = []
+        try:
+            for _ in range(16):
+                s = connect(self.port)
+                s.sendall(struct.pack(">i", 64 << 20) + b"\x00")
+                socks.append(s)
+            time.sleep(1.0)
+            rss = self.broker.rss_kb()
+            self.assertLess(rss, RSS_LIMIT_KB, "RSS %d KiB with 16 announced 64 MiB frames" % rss)
+        finally:
+            for s in socks:
+                s.close()
+
+    # --- many idle connections ---------------------------------------------------
+
+    def test_idle_connection_flood_then_real_client(self):
+        socks = []
+        try:
+            deadline = time.monotonic() + 120
+            while len(socks) < IDLE_CONNECTIONS and time.monotonic() < deadline:
+                try:
+                    socks.append(connect(self.port, timeout=5))
+                except OSError as e:
+                    self.fail("connection %d failed: %s" % (len(socks) + 1, e))
+            self.assertEqual(len(socks), IDLE_CONNECTIONS, "opened only %d connections in time" % len(socks))
+            # Some of them speak once and stay open.
+            for s in socks[:100]:
+                s.sendall(request(API_VERSIONS, 0, 1))
+            for s in socks[:100]:
+                self.assertEqual(parse_api_versions_v0(recv_frame(s))[:2], (1, 0))
+            fds = self.broker.open_fds()
+            print("broker holds %d fds with %d client connections open" % (fds, len(socks)))
+
+            # A real client, with all of them still open.
+            topic = "hostile-after-flood"
+            harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+            delivered = []
+            p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
+                          "enable.idempotence": True})
+            for i in range(2000):
+                p.produce(topic, value=b"after-flood-%d" % i,
+                          on_delivery=lambda err, msg: delivered.append(err))
+            self.assertEqual(p.flush(30), 0)
+            self.assertEqual(delivered.count(None), 2000, [e for e in delivered if e][:3])
+            c = harness.ck_consumer(self.broker.bootstrap)
+            try:
+                c.assign([TopicPartition(topic, q, OFFSET_BEGINNING) for q in range(2)])
+                msgs = harness.ck_consume(c, 2000, 30, settle=0.3)
+            finally:
+                c.close()
+            self.assertEqual(sorted(m.value() for m in msgs),
+                             sorted(b"after-flood-%d" % i for i in range(2000)))
+
+            rss = self.broker.rss_kb()
+            print("broker RSS with %d idle connections: %d KiB" % (len(socks), rss))
+            self.assertLess(rss, RSS_LIMIT_KB, "broker RSS %d KiB after the flood" % rss)
+        finally:
+            for s in socks:
+                s.close()
+        # The broker lets go of closed connections.
+        harness.wait_until(lambda: self.broker.open_fds() < IDLE_CONNECTIONS // 2, 30,
+                           what="the broker to close its side of %d connections" % IDLE_CONNECTIONS)
+        self.assertLess(self.broker.rss_kb(), RSS_LIMIT_KB)
+
+
+if __name__ == "__main__":
+    harness.main()
