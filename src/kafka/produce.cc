@@ -167,8 +167,9 @@ void snapshot_if_rolled(partition& p, int64_t log_end, std::shared_ptr<const met
 
 // On the owner shard: the idempotence checks, the append, the producer
 // state, and the wakeup of waiting fetches.
+// `durable_end` gets the log end offset the answer depends on.
 asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
-                                      partition_answer& answer,
+                                      partition_answer& answer, int64_t& durable_end,
                                       std::shared_ptr<const metadata_image> image,
                                       broker_services& broker) {
   const bool idempotent = records.headers.front().producer_id >= 0;
@@ -180,6 +181,7 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
         // A retry of what is already written: the original offsets, once.
         answer.base_offset = check.original.first_offset;
         answer.log_start_offset = p.log->log_start_offset();
+        durable_end = check.original.last_offset + 1;
         co_return;
       }
       if (check.outcome != verdict::accept) {
@@ -205,6 +207,7 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   }
   answer.base_offset = appended->base_offset;
   answer.log_append_time_ms = appended->log_append_time;
+  durable_end = appended->log_end_offset;
   answer.log_start_offset = p.log->log_start_offset();
   notify_appended(p, broker.shards);
   snapshot_if_rolled(p, appended->log_end_offset, std::move(image), broker);
@@ -221,7 +224,8 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
   auto image = ctx.broker.topics.image();
   protocol::produce_response response;
   // Partitions appended with acks=all that must be durable before the answer.
-  std::vector<partition*> to_flush;
+  // with the log end offset each must reach.
+  std::vector<std::pair<partition*, int64_t>> to_flush;
   for (auto& topic_data : request.topic_data) {
     auto& topic_out = response.responses.emplace_back();
     topic_out.name = topic_data.name;
@@ -243,20 +247,23 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
         fail(answer, records.error().code, records.error().message);
         continue;
       }
+      int64_t sync_end = -1;
       co_await ctx.broker.shards.on_shard(p->owner, [&]() -> asio::awaitable<void> {
-        co_await append_on_owner(*p, *records, answer, image, ctx.broker);
+        co_await append_on_owner(*p, *records, answer, sync_end, image, ctx.broker);
       });
       if (request.acks == -1 && answer.error_code == 0 && topic->log_config.flush_on_acks_all) {
-        to_flush.push_back(p);
+        to_flush.emplace_back(p, sync_end);
       }
     }
   }
 
   if (!to_flush.empty()) {
+    // One trip to the blocking pool for all of them; concurrent requests for
+    // a partition share its fsync (partition_log::sync).
     auto flushed = co_await ctx.broker.shards.offload([&] {
       std::vector<std::pair<partition*, storage::io_error>> failures;
-      for (partition* p : to_flush) {
-        auto done = p->log->flush();
+      for (auto& [p, end] : to_flush) {
+        auto done = p->log->sync(end);
         if (!done) failures.emplace_back(p, done.error());
       }
       return failures;
@@ -266,8 +273,9 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
       for (auto& topic_out : response.responses) {
         if (topic_out.name != p->tp.topic) continue;
         for (auto& answer : topic_out.partition_responses) {
-          if (answer.index == p->tp.partition)
+          if (answer.index == p->tp.partition) {
             fail(answer, error_code::kafka_storage_error, error.message);
+          }
         }
       }
     }

@@ -402,6 +402,33 @@ io_result<void> partition_log::flush() {
   return state_->flush_active();
 }
 
+io_result<void> partition_log::sync(int64_t end) {
+  state& s = *state_;
+  {
+    std::shared_lock lock(s.mu);
+    if (s.recovery_point >= end) return {};
+  }
+  std::lock_guard writer(s.writer_mu);
+  auto usable = s.check_usable();
+  if (!usable) return usable;
+  std::shared_ptr<segment> seg;
+  int64_t log_end = 0;
+  {
+    std::shared_lock lock(s.mu);
+    // Whoever held the writer lock before us may have synced past `end`.
+    if (s.recovery_point >= end) return {};
+    seg = s.active();
+    log_end = seg->next_offset();
+  }
+  auto synced = seg->flush_log();
+  if (!synced) return s.fail(synced.error());
+  std::unique_lock lock(s.mu);
+  s.recovery_point = std::max(s.recovery_point, log_end);
+  s.unflushed_records = 0;
+  s.first_unflushed_ms = -1;
+  return {};
+}
+
 io_result<void> partition_log::flush_if_due() {
   state& s = *state_;
   std::lock_guard writer(s.writer_mu);

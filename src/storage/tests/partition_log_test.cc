@@ -464,6 +464,39 @@ TEST_F(PartitionLog, CrashKeepsEverySyncedBatchAndNothingTorn) {
   }
 }
 
+// The broker's acks=all path: appends without sync, then sync(end).
+TEST_F(PartitionLog, SyncMakesAppendsDurableAndSkipsWhatIsAlreadySynced) {
+  config.segment_bytes = 2000;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    fault_injecting_file_system crash_fs;
+    log_open_options options;
+    options.config = config;
+    auto opened = partition_log::open(crash_fs, dir, options);
+    ASSERT_TRUE(opened.ok());
+    std::mt19937_64 rng(seed);
+    int64_t synced_end = 0;
+    for (int i = 0; i < 30; ++i) {
+      auto batch = records_at(1000 + i, 1 + rng() % 4, rng() % 300);
+      auto appended = (*opened)->append(batch);
+      ASSERT_TRUE(appended.ok());
+      if (rng() % 3 == 0) {
+        ASSERT_TRUE((*opened)->sync(appended->log_end_offset).ok());
+        synced_end = appended->log_end_offset;
+        EXPECT_GE((*opened)->recovery_point(), synced_end);
+        // Already covered: no second fsync.
+        auto syncs = crash_fs.counts().syncs;
+        ASSERT_TRUE((*opened)->sync(appended->base_offset).ok());
+        EXPECT_EQ(crash_fs.counts().syncs, syncs);
+      }
+    }
+    crash_fs.crash(seed);
+    opened->reset();
+    auto reopened = partition_log::open(crash_fs, dir, options);
+    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+    EXPECT_GE((*reopened)->log_end_offset(), synced_end) << "seed " << seed;
+  }
+}
+
 TEST_F(PartitionLog, CorruptionInAnOlderSegmentDropsEverythingAfterIt) {
   config.segment_bytes = 300;
   auto log = open_log();
