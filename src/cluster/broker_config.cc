@@ -1,12 +1,14 @@
 #include "cluster/broker_config.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 #include <type_traits>
 
 #include "cluster/config_value.h"
@@ -284,10 +286,6 @@ struct broker_key {
   // The value in force, when it is not simply the value given or the default:
   // the keys that have fields, and those that synonyms also set.
   show_fn show;
-  // Sluice cannot change broker keys at runtime yet (no AlterConfigs on a
-  // BROKER resource), so every key is read-only; a row turns dynamic when the
-  // broker learns to apply it live.
-  bool read_only = true;
 };
 
 check_fn integer(int64_t min, int64_t max, std::string_view note = {}) {
@@ -383,14 +381,34 @@ std::string given_value(const broker_key& key, std::string_view value) {
   return v ? *v : std::string(value);
 }
 
+// Where a key's value may come from, most specific first, with the source
+// DescribeConfigs reports for it (the defaults come last, from the table).
+struct layer {
+  const base::properties& values;
+  config_source source;
+};
+std::array<layer, 3> layers_of(const broker_config& c) {
+  return {{{c.dynamic_broker_values, config_source::dynamic_broker},
+           {c.dynamic_default_values, config_source::dynamic_default_broker},
+           {c.explicit_values, config_source::static_broker}}};
+}
+
+// The value the most specific layer gives `key`, as given; nullopt when none does.
+std::optional<std::string_view> layered_value(const broker_config& c, std::string_view key) {
+  for (const layer& l : layers_of(c)) {
+    if (auto it = l.values.find(key); it != l.values.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
 // log.roll.jitter.ms has no field yet (the log does not jitter its rolls),
 // so its value in force comes from the given keys.
 std::string jitter_ms(const broker_config& c) {
-  if (auto it = c.explicit_values.find("log.roll.jitter.ms"); it != c.explicit_values.end()) {
-    return std::to_string(config_value::to_integer(it->second));
+  if (auto v = layered_value(c, "log.roll.jitter.ms")) {
+    return std::to_string(config_value::to_integer(*v));
   }
-  if (auto it = c.explicit_values.find("log.roll.jitter.hours"); it != c.explicit_values.end()) {
-    return std::to_string(config_value::to_integer(it->second) * ms_per_hour);
+  if (auto v = layered_value(c, "log.roll.jitter.hours")) {
+    return std::to_string(config_value::to_integer(*v) * ms_per_hour);
   }
   return "0";
 }
@@ -667,18 +685,62 @@ const broker_key* find_key(std::string_view name) {
   return it == index.end() ? nullptr : it->second;
 }
 
+// The dynamic keys: Kafka's DynamicLogConfig, the broker synonyms of topic
+// configs. Topics read them through to_log_config() and describe them, so a
+// change reaches every topic without an override of its own. Keys with
+// their own consumers (listeners, socket limits, the log manager's
+// intervals) stay static: nothing would apply a new value.
+const std::set<std::string_view>& dynamic_keys() {
+  static const std::set<std::string_view> keys = {
+      "log.segment.bytes",
+      "log.roll.ms",
+      "log.roll.hours",
+      "log.index.size.max.bytes",
+      "log.index.interval.bytes",
+      "log.retention.ms",
+      "log.retention.minutes",
+      "log.retention.hours",
+      "log.retention.bytes",
+      "log.cleanup.policy",
+      "log.cleaner.delete.retention.ms",
+      "log.cleaner.min.cleanable.ratio",
+      "log.cleaner.min.compaction.lag.ms",
+      "log.flush.interval.messages",
+      "log.flush.interval.ms",
+      "log.flush.on.acks.all",
+      "log.message.timestamp.type",
+      "message.max.bytes",
+      "compression.type",
+      "min.insync.replicas",
+      "unclean.leader.election.enable",
+      "log.preallocate",
+      "log.segment.delete.delay.ms",
+      "log.cleaner.max.compaction.lag.ms",
+      "log.message.timestamp.difference.max.ms",
+      "log.message.timestamp.before.max.ms",
+      "log.message.timestamp.after.max.ms",
+      "log.message.downconversion.enable",
+      "log.roll.jitter.ms",
+      "log.roll.jitter.hours",
+  };
+  return keys;
+}
+
 config_description describe(const broker_config& config, const broker_key& key) {
   config_description d;
   d.name = std::string(key.name);
   d.type = key.type;
-  d.read_only = key.read_only;
+  d.read_only = !dynamic_keys().contains(key.name);
   d.documentation = std::string(key.documentation);
-  // As Kafka orders them: the given synonyms, then the defaults.
+  // As Kafka orders them: layer by layer, most specific first, each layer's
+  // synonyms in precedence order; then the defaults.
   std::vector<std::string_view> synonyms = synonyms_from(key.name);
-  for (std::string_view name : synonyms) {
-    if (auto it = config.explicit_values.find(name); it != config.explicit_values.end()) {
-      d.synonyms.push_back({std::string(name), given_value(*find_key(name), it->second),
-                            config_source::static_broker});
+  for (const layer& l : layers_of(config)) {
+    for (std::string_view name : synonyms) {
+      if (auto it = l.values.find(name); it != l.values.end()) {
+        d.synonyms.push_back(
+            {std::string(name), given_value(*find_key(name), it->second), l.source});
+      }
     }
   }
   for (std::string_view name : synonyms) {
@@ -690,12 +752,16 @@ config_description describe(const broker_config& config, const broker_key& key) 
     // The value in force, which a less specific synonym may have set.
     d.value = key.show(config);
     if (!d.synonyms.empty()) d.source = d.synonyms.front().source;
-  } else if (auto it = config.explicit_values.find(key.name); it != config.explicit_values.end()) {
-    d.value = given_value(key, it->second);
-    d.source = config_source::static_broker;
-  } else if (key.default_value != nullptr) {
-    d.value = std::string(key.default_value);
+    return d;
   }
+  for (const layer& l : layers_of(config)) {
+    if (auto it = l.values.find(key.name); it != l.values.end()) {
+      d.value = given_value(key, it->second);
+      d.source = l.source;
+      return d;
+    }
+  }
+  if (key.default_value != nullptr) d.value = std::string(key.default_value);
   return d;
 }
 
@@ -783,6 +849,109 @@ std::optional<std::string> broker_config_value(const broker_config& config, std:
   const broker_key* k = find_key(key);
   if (k == nullptr) return std::nullopt;
   return describe(config, *k).value.value_or("");
+}
+
+std::vector<config_description> describe_dynamic_broker_defaults(const broker_config& config) {
+  // Kafka describes the "" resource without the broker's own layer: what a
+  // broker that sets nothing itself would have.
+  broker_config without_own = config;
+  without_own.dynamic_broker_values.clear();
+  std::vector<config_description> out;
+  for (const auto& [name, value] : config.dynamic_default_values) {
+    const broker_key* key = find_key(name);
+    if (key == nullptr) continue;
+    config_description d = describe(without_own, *key);
+    d.value = given_value(*key, value);
+    d.source = config_source::dynamic_default_broker;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+bool is_broker_config_key(std::string_view key) { return find_key(key) != nullptr; }
+
+bool is_dynamic_broker_config_key(std::string_view key) { return dynamic_keys().contains(key); }
+
+base::result<void, dynamic_config_error> validate_dynamic_broker_configs(
+    const base::properties& configs) {
+  using problem = dynamic_config_error::problem;
+  // Kafka names every offending key at once, in a Java set's print.
+  auto listed = [](const std::vector<std::string>& keys) {
+    std::string out = "[";
+    for (const auto& k : keys) out += (out.size() > 1 ? ", " : "") + k;
+    return out + "]";
+  };
+  std::vector<std::string> unknown, fixed;
+  for (const auto& [key, value] : configs) {
+    if (!is_broker_config_key(key)) {
+      unknown.push_back(key);
+    } else if (!is_dynamic_broker_config_key(key)) {
+      fixed.push_back(key);
+    }
+  }
+  if (!unknown.empty()) {
+    return base::unexpected(dynamic_config_error{
+        problem::unknown_key,
+        (unknown.size() == 1 ? "Unknown broker config name: " + unknown.front()
+                             : "Unknown broker config names: " + listed(unknown))});
+  }
+  if (!fixed.empty()) {
+    return base::unexpected(dynamic_config_error{
+        problem::not_dynamic, "Cannot update these configs dynamically: " + listed(fixed)});
+  }
+  for (const auto& [key, value] : configs) {
+    auto checked_value = find_key(key)->check(value);
+    if (!checked_value) {
+      return base::unexpected(dynamic_config_error{
+          problem::invalid_value,
+          "Invalid value " + value + " for configuration " + key + ": " + checked_value.error()});
+    }
+  }
+  return {};
+}
+
+layered_broker_config with_dynamic_configs(const broker_config& static_config,
+                                           const base::properties& cluster_default,
+                                           const base::properties& per_broker) {
+  layered_broker_config out;
+  broker_config& c = out.config;
+  c = static_config;
+  auto keep = [&out](const base::properties& given, std::string_view scope) {
+    base::properties kept;
+    for (const auto& [key, value] : given) {
+      const broker_key* k = find_key(key);
+      std::string why;
+      if (k == nullptr) {
+        why = "is not a broker config";
+      } else if (!is_dynamic_broker_config_key(key)) {
+        why = "cannot be set dynamically";
+      } else if (auto checked_value = k->check(value); !checked_value) {
+        why = "is not valid: " + checked_value.error();
+      } else {
+        kept.emplace(key, value);
+        continue;
+      }
+      out.warnings.push_back("dynamic broker config '" + key + "' (" + std::string(scope) + ") " +
+                             why + " (ignored)");
+    }
+    return kept;
+  };
+  c.dynamic_default_values = keep(cluster_default, "cluster default");
+  c.dynamic_broker_values = keep(per_broker, "this broker");
+
+  base::properties merged = c.explicit_values;
+  for (const auto& [key, value] : c.dynamic_default_values) merged.insert_or_assign(key, value);
+  for (const auto& [key, value] : c.dynamic_broker_values) merged.insert_or_assign(key, value);
+  // Only the dynamic keys are stored again: the rest keep what the static
+  // config holds, which may not come from explicit_values at all (a config
+  // built in code). A dynamic key that no layer sets keeps its static value.
+  for (const broker_key& key : broker_keys()) {
+    if (!key.store || !is_dynamic_broker_config_key(key.name)) continue;
+    auto it = merged.find(key.name);
+    if (it == merged.end() || overridden(key.name, merged)) continue;
+    if (auto checked_value = key.check(it->second)) key.store(c, *checked_value);
+  }
+  return out;
 }
 
 }  // namespace sluice::cluster

@@ -67,6 +67,14 @@ struct broker_config {
   // The keys the file and --set gave, as given: DescribeConfigs reports them
   // as STATIC_BROKER_CONFIG, everything else as DEFAULT_CONFIG.
   base::properties explicit_values;
+
+  // Kafka's dynamic broker configs (AlterConfigs on a BROKER resource), as
+  // set: the cluster-wide defaults (resource "", DYNAMIC_DEFAULT_BROKER_CONFIG)
+  // and this broker's own (resource "<node.id>", DYNAMIC_BROKER_CONFIG). Empty
+  // in a config as loaded; with_dynamic_configs() fills them and the fields
+  // above that they change.
+  base::properties dynamic_default_values;
+  base::properties dynamic_broker_values;
 };
 
 struct loaded_broker_config {
@@ -80,8 +88,59 @@ base::result<loaded_broker_config, config_error> load_broker_config(
     const base::properties& file, const base::properties& overrides);
 
 // Every broker key with its current value and source, for DescribeConfigs on
-// a BROKER resource (read_only = true for keys that cannot change at runtime).
+// the broker's own BROKER resource (read_only = true for keys that cannot
+// change at runtime). Sources and synonyms go from the most specific layer:
+// DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG,
+// DEFAULT_CONFIG.
 std::vector<config_description> describe_broker_config(const broker_config& config);
+
+// DescribeConfigs on the "" BROKER resource: only the keys the cluster-wide
+// dynamic defaults set, with their values there (as Kafka answers it).
+std::vector<config_description> describe_dynamic_broker_defaults(const broker_config& config);
+
+// --- Dynamic broker configs.
+
+// Whether Sluice knows `key` as a broker config.
+bool is_broker_config_key(std::string_view key);
+// Whether AlterConfigs may change `key` at runtime: Kafka's dynamic log
+// configs, the broker keys that give topic defaults (log.retention.ms,
+// log.segment.bytes, message.max.bytes, compression.type, ...). Topics that
+// do not override them follow a change at once.
+bool is_dynamic_broker_config_key(std::string_view key);
+
+// Why a set of dynamic broker configs was refused; the handler maps the
+// problem onto Kafka's error code.
+struct dynamic_config_error {
+  enum class problem {
+    unknown_key,    // "Unknown broker config name: foo.bar"
+    not_dynamic,    // "Cannot update these configs dynamically: [log.dirs]"
+    invalid_value,  // "Invalid value x for configuration log.retention.ms: ..."
+  };
+  problem what;
+  std::string message;
+};
+
+// Checks one scope's whole set as AlterConfigs does: every key known and
+// dynamic, every value passing the check static loading applies.
+base::result<void, dynamic_config_error> validate_dynamic_broker_configs(
+    const base::properties& configs);
+
+struct layered_broker_config {
+  broker_config config;
+  // "dynamic broker config 'log.dirs' (cluster default) ... (ignored)"
+  std::vector<std::string> warnings;
+};
+
+// `static_config` (as loaded: its own dynamic layers are replaced) with the
+// dynamic layers on top. As in Kafka the layers merge key by key — the
+// broker's own over the cluster defaults over the file — and synonyms then
+// resolve within the merge, so log.retention.ms in the file still wins over
+// log.retention.hours set dynamically. Entries a newer or older Sluice kept
+// that are not valid dynamic configs here are left out with a warning rather
+// than failing startup.
+layered_broker_config with_dynamic_configs(const broker_config& static_config,
+                                           const base::properties& cluster_default,
+                                           const base::properties& per_broker);
 
 // The value of one broker key as DescribeConfigs prints it (nullopt: unknown key).
 std::optional<std::string> broker_config_value(const broker_config& config, std::string_view key);

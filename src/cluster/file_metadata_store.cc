@@ -15,14 +15,24 @@
 // The file `sluice-metadata`, one record a line, fields separated by one
 // space, the last line a CRC-32C (8 hex digits) of every byte before it:
 //
-//   sluice-metadata 1                     <- format and version
+//   sluice-metadata 2                     <- format and version
 //   node.id 1
 //   cluster.id MkU3OEVBNTcwNTJENDM2Qk
 //   next.producer.id 4000                 <- the first id not handed out
 //   topics 1
 //   topic orders <32 hex digits> 3 1 1    <- name, id, partitions, RF, configs
 //   config cleanup.policy compact         <- key and value, %XX-escaped
+//   broker.configs 2                      <- scopes of dynamic broker configs
+//   broker <default> 1                    <- scope and config count
+//   config log.retention.ms 3600000
+//   broker 1 1                            <- a node id's own
+//   config message.max.bytes 2097152
 //   crc32c 0a1b2c3d
+//
+// Version 1 is the same without the broker.configs section. A store writes
+// version 1 while no dynamic broker configs are set, so that the Sluice before
+// them still opens its file, and reads both. The cluster-wide scope ("") is
+// written `<default>`, Kafka's name for it in ZooKeeper.
 //
 // Text, so that an operator can read it; strict, because a file that parses
 // wrong would silently lose a topic or hand out a producer id twice. Config
@@ -39,7 +49,11 @@ using storage::io_result;
 constexpr std::string_view metadata_file_name = "sluice-metadata";
 constexpr std::string_view meta_properties_name = "meta.properties";
 constexpr std::string_view format_name = "sluice-metadata";
-constexpr int format_version = 1;
+// The versions this Sluice reads; it writes the oldest that holds the image.
+constexpr int first_format_version = 1;
+constexpr int broker_configs_format_version = 2;  // adds broker.configs
+constexpr int format_version = broker_configs_format_version;
+constexpr std::string_view default_scope_name = "<default>";
 constexpr std::string_view crc_prefix = "crc32c ";
 // Kafka's limit: a partition directory name (`<topic>-<partition>`) must fit
 // in 255 bytes.
@@ -51,6 +65,8 @@ struct image {
   std::string cluster_id;
   int64_t next_producer_id = 0;
   std::map<std::string, topic_record, std::less<>> topics;
+  // Dynamic broker configs by scope ("" or a node id); no empty sets.
+  std::map<std::string, base::properties> broker_configs;
 };
 
 base::unexpected<io_error> bad_message(const std::string& path, size_t line,
@@ -76,6 +92,15 @@ bool is_legal_topic_name(std::string_view name) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
   });
+}
+
+// A broker config scope: "" (cluster-wide) or a node id in plain decimal, so
+// that one scope has one spelling.
+bool is_legal_scope(std::string_view scope) {
+  if (scope.empty()) return true;
+  if (scope.size() > 1 && scope.front() == '0') return false;
+  return std::all_of(scope.begin(), scope.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         scope.size() <= 10 && std::stoll(std::string(scope)) <= INT32_MAX;
 }
 
 // A cluster id is printed in files and logs as is: printable, no spaces.
@@ -181,9 +206,17 @@ std::string crc_line(std::string_view body) {
   return std::string(crc_prefix) + hex + "\n";
 }
 
+void append_configs(std::string& text, const base::properties& configs) {
+  for (const auto& [key, value] : configs) {
+    text.append("config ").append(escape(key)).append(" ").append(escape(value)).append("\n");
+  }
+}
+
 std::string encode_image(const image& img) {
+  const int version =
+      img.broker_configs.empty() ? first_format_version : broker_configs_format_version;
   std::string text;
-  text.append(format_name).append(" ").append(std::to_string(format_version)).append("\n");
+  text.append(format_name).append(" ").append(std::to_string(version)).append("\n");
   text.append("node.id ").append(std::to_string(img.node_id)).append("\n");
   text.append("cluster.id ").append(img.cluster_id).append("\n");
   text.append("next.producer.id ").append(std::to_string(img.next_producer_id)).append("\n");
@@ -193,8 +226,14 @@ std::string encode_image(const image& img) {
     text.append(" ").append(std::to_string(topic.partition_count));
     text.append(" ").append(std::to_string(topic.replication_factor));
     text.append(" ").append(std::to_string(topic.configs.size())).append("\n");
-    for (const auto& [key, value] : topic.configs) {
-      text.append("config ").append(escape(key)).append(" ").append(escape(value)).append("\n");
+    append_configs(text, topic.configs);
+  }
+  if (version >= broker_configs_format_version) {
+    text.append("broker.configs ").append(std::to_string(img.broker_configs.size())).append("\n");
+    for (const auto& [scope, configs] : img.broker_configs) {
+      text.append("broker ").append(scope.empty() ? default_scope_name : scope);
+      text.append(" ").append(std::to_string(configs.size())).append("\n");
+      append_configs(text, configs);
     }
   }
   text.append(crc_line(text));
@@ -230,9 +269,11 @@ io_result<image> decode_image(const std::string& path, std::string_view text) {
   if (header.size() != 2 || header[0] != format_name) {
     return bad_message(path, 1, "not a sluice-metadata file");
   }
-  if (parse_number<int32_t>(header[1]) != format_version) {
+  const auto version = parse_number<int32_t>(header[1]);
+  if (!version || *version < first_format_version || *version > format_version) {
     return bad_message(path, 1,
                        "version " + std::string(header[1]) + " is not supported (expected " +
+                           std::to_string(first_format_version) + " to " +
                            std::to_string(format_version) + ")");
   }
 
@@ -289,6 +330,31 @@ io_result<image> decode_image(const std::string& path, std::string_view text) {
   if (!next_id) return base::unexpected(next_id.error());
   img.next_producer_id = *next_id;
 
+  // `count` lines `config <key> <value>` of `owner`.
+  auto read_configs = [&](uint64_t count, const std::string& owner) -> io_result<base::properties> {
+    base::properties configs;
+    for (uint64_t c = 0; c < count; ++c) {
+      auto config = lines.next();
+      if (!config) {
+        return bad_message(path, lines.number() + 1,
+                           "the file ends inside the configs of " + owner);
+      }
+      auto parts = split_fields(*config);
+      if (parts.size() != 3 || parts[0] != "config") {
+        return bad_message(path, lines.number(), "expected `config <key> <value>`");
+      }
+      auto key = unescape(parts[1]);
+      auto value = unescape(parts[2]);
+      if (!key || key->empty() || !value) {
+        return bad_message(path, lines.number(), "config key or value is badly escaped");
+      }
+      if (!configs.emplace(std::move(*key), std::move(*value)).second) {
+        return bad_message(path, lines.number(), "config key repeated");
+      }
+    }
+    return configs;
+  };
+
   auto topic_count = number_field(std::string_view("topics"), uint64_t{0});
   if (!topic_count) return base::unexpected(topic_count.error());
 
@@ -325,31 +391,51 @@ io_result<image> decode_image(const std::string& path, std::string_view text) {
     topic.replication_factor = *replicas;
     auto config_count = parse_number<uint64_t>(fields[5]);
     if (!config_count) return bad_message(path, lines.number(), "config count is not a number");
-    for (uint64_t c = 0; c < *config_count; ++c) {
-      auto config = lines.next();
-      if (!config) {
-        return bad_message(path, lines.number() + 1,
-                           "the file ends inside the configs of topic " + topic.name);
-      }
-      auto parts = split_fields(*config);
-      if (parts.size() != 3 || parts[0] != "config") {
-        return bad_message(path, lines.number(), "expected `config <key> <value>`");
-      }
-      auto key = unescape(parts[1]);
-      auto value = unescape(parts[2]);
-      if (!key || key->empty() || !value) {
-        return bad_message(path, lines.number(), "config key or value is badly escaped");
-      }
-      if (!topic.configs.emplace(std::move(*key), std::move(*value)).second) {
-        return bad_message(path, lines.number(), "config key repeated");
-      }
-    }
+    auto configs = read_configs(*config_count, "topic " + topic.name);
+    if (!configs) return base::unexpected(configs.error());
+    topic.configs = std::move(*configs);
     if (img.topics.contains(topic.name)) {
       return bad_message(path, lines.number(), "topic " + topic.name + " repeated");
     }
     img.topics.emplace(topic.name, std::move(topic));
   }
-  if (lines.next()) return bad_message(path, lines.number(), "more lines than the topics need");
+
+  if (*version >= broker_configs_format_version) {
+    auto scope_count = number_field(std::string_view("broker.configs"), uint64_t{0});
+    if (!scope_count) return base::unexpected(scope_count.error());
+    for (uint64_t b = 0; b < *scope_count; ++b) {
+      auto line = lines.next();
+      if (!line) {
+        return bad_message(path, lines.number() + 1,
+                           "the file ends after " + std::to_string(b) + " of " +
+                               std::to_string(*scope_count) + " broker config scopes");
+      }
+      auto fields = split_fields(*line);
+      if (fields.size() != 3 || fields[0] != "broker") {
+        return bad_message(path, lines.number(), "expected `broker <scope> <config count>`");
+      }
+      std::string scope = fields[1] == default_scope_name ? "" : std::string(fields[1]);
+      if (scope.empty() && fields[1] != default_scope_name) {
+        return bad_message(path, lines.number(), "broker config scope is empty");
+      }
+      if (!is_legal_scope(scope)) {
+        return bad_message(path, lines.number(),
+                           "broker config scope is neither <default> nor a node id");
+      }
+      auto config_count = parse_number<uint64_t>(fields[2]);
+      if (!config_count || *config_count == 0) {
+        return bad_message(path, lines.number(), "config count is not a number >= 1");
+      }
+      auto configs = read_configs(*config_count, "broker " + std::string(fields[1]));
+      if (!configs) return base::unexpected(configs.error());
+      if (!img.broker_configs.emplace(scope, std::move(*configs)).second) {
+        return bad_message(path, lines.number(), "broker " + std::string(fields[1]) + " repeated");
+      }
+    }
+  }
+  if (lines.next()) {
+    return bad_message(path, lines.number(), "more lines than the topics and broker configs need");
+  }
   return img;
 }
 
@@ -559,6 +645,27 @@ io_result<void> file_metadata_store::remove_topic(const std::string& name) {
   }
   image next = state_->current;
   next.topics.erase(name);
+  return state_->commit(std::move(next));
+}
+
+std::map<std::string, base::properties> file_metadata_store::broker_configs() const {
+  return state_->current.broker_configs;
+}
+
+io_result<void> file_metadata_store::put_broker_configs(const std::string& scope,
+                                                        const base::properties& configs) {
+  if (!is_legal_scope(scope)) {
+    return invalid("put_broker_configs", scope, "scope is neither \"\" nor a node id");
+  }
+  for (const auto& [key, value] : configs) {
+    if (key.empty()) return invalid("put_broker_configs", scope, "empty config key");
+  }
+  image next = state_->current;
+  if (configs.empty()) {
+    next.broker_configs.erase(scope);
+  } else {
+    next.broker_configs.insert_or_assign(scope, configs);
+  }
   return state_->commit(std::move(next));
 }
 

@@ -2,8 +2,8 @@
 
 // metadata_store: where the broker keeps what it knows about the cluster —
 // its id, the topics (id, partition count, replication factor, the configs
-// set on them) and the producer ids handed out — so that it survives a
-// restart. A single node keeps it in a file (file_metadata_store); the
+// set on them), the dynamic broker configs and the producer ids handed out —
+// so that it survives a restart. A single node keeps it in a file (file_metadata_store); the
 // controller's Raft log will fill the same interface for a cluster.
 //
 // Changes are durable when the call returns. Not thread-safe: the broker
@@ -11,6 +11,7 @@
 // the request path.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,14 @@ class metadata_store {
   // Creates or replaces (CreatePartitions, AlterConfigs) the topic by name.
   virtual storage::io_result<void> put_topic(const topic_record& topic) = 0;
   virtual storage::io_result<void> remove_topic(const std::string& name) = 0;
+  // Dynamic broker configs (AlterConfigs on a BROKER resource) by scope, as
+  // Kafka names the resources: "" the cluster-wide defaults, "<node id>" one
+  // broker's own. Scopes without configs are absent.
+  virtual std::map<std::string, base::properties> broker_configs() const = 0;
+  // Replaces the scope's whole set; an empty set removes the scope. The scope
+  // is "" or a node id in decimal.
+  virtual storage::io_result<void> put_broker_configs(const std::string& scope,
+                                                      const base::properties& configs) = 0;
   // Hands out `count` producer ids never handed out before, even across a
   // crash: returns the first. (Blocks are persisted before use.)
   virtual storage::io_result<int64_t> allocate_producer_ids(int64_t count) = 0;
@@ -60,6 +69,9 @@ class file_metadata_store final : public metadata_store {
   std::vector<topic_record> topics() const override;
   storage::io_result<void> put_topic(const topic_record& topic) override;
   storage::io_result<void> remove_topic(const std::string& name) override;
+  std::map<std::string, base::properties> broker_configs() const override;
+  storage::io_result<void> put_broker_configs(const std::string& scope,
+                                              const base::properties& configs) override;
   storage::io_result<int64_t> allocate_producer_ids(int64_t count) override;
 
  private:

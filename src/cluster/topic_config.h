@@ -29,14 +29,17 @@ base::result<void, config_error> validate_topic_config(std::string_view key,
 // All of them, stopping at the first error.
 base::result<void, config_error> validate_topic_configs(const base::properties& configs);
 
-// What the partition logs of a topic with `overrides` obey.
+// What the partition logs of a topic with `overrides` obey; the rest comes
+// from `broker`, the config in force (dynamic layers included).
 storage::log_config to_log_config(const base::properties& overrides, const broker_config& broker);
 // The topic's max.message.bytes (a batch larger than this is MESSAGE_TOO_LARGE).
 int32_t max_message_bytes(const base::properties& overrides, const broker_config& broker);
 
 // Every topic key with its value and source (TOPIC_CONFIG when set on the
-// topic, else the broker's STATIC_BROKER_CONFIG or DEFAULT_CONFIG), with
-// synonyms, for DescribeConfigs on a TOPIC resource.
+// topic, else what the broker key has: DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG or DEFAULT_CONFIG), with
+// synonyms, for DescribeConfigs on a TOPIC resource. `broker` is the config in
+// force, dynamic layers included (with_dynamic_configs()).
 std::vector<config_description> describe_topic_config(const base::properties& overrides,
                                                       const broker_config& broker);
 

@@ -1,15 +1,18 @@
 // DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, as Kafka 3.9
 // answers them, for topics and for this broker.
 //
-// Broker configs are static here (server.properties and --set): they can be
-// described but not altered, and altering them is refused with a message
-// saying where to set them. Kafka has no dynamic cluster-wide defaults here
-// either, so describing the "" broker gives an empty list, as Kafka does when
-// none were set. Broker loggers (Kafka's log4j levels) have no counterpart:
-// describing them gives an empty list, altering them is refused.
+// Broker configs come from server.properties and --set (static), with
+// Kafka's dynamic broker configs on top: the BROKER resource "" holds the
+// cluster-wide defaults, the resource named by this broker's id its own
+// (topic_manager::set_broker_configs; only the keys that give topic defaults
+// may change). Describing "" lists the cluster-wide defaults alone, as Kafka
+// does; describing the broker's id lists every key with the layer it comes
+// from. Broker loggers (Kafka's log4j levels) have no counterpart: describing
+// them gives an empty list, altering them is refused.
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <set>
 
 #include "cluster/topic_config.h"
@@ -61,6 +64,12 @@ admin_result<void> check_broker_id(const std::string& name, int32_t node_id, boo
   return {};
 }
 
+// The dynamic config scope a valid BROKER resource name stands for: "" or
+// the node id as the metadata store spells it ("01" names node 1 too).
+std::string broker_scope(const std::string& name, int32_t node_id) {
+  return name.empty() ? std::string() : std::to_string(node_id);
+}
+
 // --- DescribeConfigs ---
 
 using describe_result = protocol::describe_configs_response::describe_configs_result;
@@ -93,10 +102,11 @@ described_config to_wire(cluster::config_description d, const describe_options& 
   return out;
 }
 
-// The descriptions of one resource, before the key filter.
+// The descriptions of one resource, before the key filter. `broker` is the
+// config in force (dynamic layers included); the node id is static.
 admin_result<std::vector<cluster::config_description>> describe_resource(
-    const request_context& ctx, const metadata_image& image, int8_t type, const std::string& name) {
-  const cluster::broker_config& broker = ctx.broker.config;
+    const metadata_image& image, const cluster::broker_config& broker, int8_t type,
+    const std::string& name) {
   switch (type) {
     case topic_resource: {
       if (auto invalid = cluster::check_topic_name(name)) {
@@ -113,8 +123,8 @@ admin_result<std::vector<cluster::config_description>> describe_resource(
       if (auto checked = check_broker_id(name, broker.node_id, true); !checked) {
         return base::unexpected{checked.error()};
       }
-      // "" asks for the dynamic cluster-wide defaults, of which there are none.
-      if (name.empty()) return std::vector<cluster::config_description>{};
+      // "" asks for the dynamic cluster-wide defaults alone.
+      if (name.empty()) return cluster::describe_dynamic_broker_defaults(broker);
       return cluster::describe_broker_config(broker);
     }
     case broker_logger_resource: {
@@ -131,12 +141,9 @@ admin_result<std::vector<cluster::config_description>> describe_resource(
 
 // --- AlterConfigs and IncrementalAlterConfigs ---
 
-// Why a resource other than a topic cannot be altered.
+// Why a resource other than a topic or the broker cannot be altered.
 admin_error not_alterable(int8_t type) {
   switch (type) {
-    case broker_resource:
-      return {error_code::invalid_request,
-              "dynamic broker configs are not supported yet; set them in server.properties"};
     case broker_logger_resource:
       return {error_code::invalid_request, "changing log levels at runtime is not supported"};
     default:
@@ -177,20 +184,20 @@ std::string join_list(const std::vector<std::string>& items) {
   return joined;
 }
 
-// The topic's configs after `operations`, applied in order. APPEND and
-// SUBTRACT start from the value the topic has now, the broker's when the
-// topic does not set the key (Kafka starts from the topic-level default,
-// which is the same unless server.properties changed it).
+using alter_operations = std::vector<protocol::incremental_alter_configs_request::alterable_config>;
+
+// A resource's configs (the keys set on the topic, or one scope's dynamic
+// broker configs) after `operations`, applied in order. APPEND and SUBTRACT
+// start from the value the resource has now: its own, else the one it
+// inherits, as `inherited` describes the resource without keys of its own
+// (Kafka starts from the key's default, which is the same unless a broker
+// layer changed it). `check_key` refuses a key before anything else.
 admin_result<base::properties> apply_operations(
-    const topic_info& topic,
-    const std::vector<protocol::incremental_alter_configs_request::alterable_config>& operations,
-    const cluster::broker_config& broker) {
-  base::properties next = topic.configs;
-  const auto inherited = cluster::describe_topic_config({}, broker);
+    base::properties next, const alter_operations& operations,
+    const std::vector<cluster::config_description>& inherited,
+    const std::function<std::optional<admin_error>(const std::string&)>& check_key) {
   for (const auto& op : operations) {
-    if (!cluster::is_topic_config_key(op.name)) {
-      return refuse(error_code::invalid_config, "Unknown topic config name: " + op.name);
-    }
+    if (auto refused = check_key(op.name)) return base::unexpected{*refused};
     if (op.config_operation != op_delete && !op.value) {
       return refuse(error_code::invalid_request, "Null value not supported for : " + op.name);
     }
@@ -231,6 +238,37 @@ admin_result<base::properties> apply_operations(
   return next;
 }
 
+// IncrementalAlterConfigs on a BROKER resource: the scope's dynamic configs
+// after the operations, checked and stored by the topic manager.
+boost::asio::awaitable<admin_result<void>> alter_broker_incrementally(
+    request_context& ctx,
+    const protocol::incremental_alter_configs_request::alter_configs_resource& resource,
+    bool validate_only) {
+  if (auto checked = check_broker_id(resource.resource_name, ctx.broker.config.node_id, true);
+      !checked) {
+    co_return checked;
+  }
+  const std::string scope = broker_scope(resource.resource_name, ctx.broker.config.node_id);
+  if (has_duplicate_keys(resource.configs)) {
+    co_return refuse(error_code::invalid_request, "Error due to duplicate config keys");
+  }
+  // The scope's own set now, and what it inherits: the cluster defaults
+  // inherit the static config, this broker inherits the cluster defaults too.
+  auto effective = ctx.broker.topics.effective_broker_config();
+  const bool cluster_default = scope.empty();
+  base::properties current =
+      cluster_default ? effective->dynamic_default_values : effective->dynamic_broker_values;
+  auto below = cluster::with_dynamic_configs(
+      ctx.broker.config, cluster_default ? base::properties{} : effective->dynamic_default_values,
+      {});
+  auto configs = apply_operations(std::move(current), resource.configs,
+                                  cluster::describe_broker_config(below.config),
+                                  [](const std::string&) { return std::optional<admin_error>(); });
+  if (!configs) co_return base::unexpected{configs.error()};
+  co_return co_await ctx.broker.shards.offload(
+      [&] { return ctx.broker.topics.set_broker_configs(scope, *configs, validate_only); });
+}
+
 }  // namespace
 
 boost::asio::awaitable<handler_result> handle_describe_configs(request_context& ctx) {
@@ -240,12 +278,14 @@ boost::asio::awaitable<handler_result> handle_describe_configs(request_context& 
 
   const describe_options options{request.include_synonyms, request.include_documentation};
   auto image = ctx.broker.topics.image();
+  auto broker = ctx.broker.topics.effective_broker_config();
   protocol::describe_configs_response response;
   for (const auto& resource : request.resources) {
     auto& result = response.results.emplace_back();
     result.resource_type = resource.resource_type;
     result.resource_name = resource.resource_name;
-    auto described = describe_resource(ctx, *image, resource.resource_type, resource.resource_name);
+    auto described =
+        describe_resource(*image, *broker, resource.resource_type, resource.resource_name);
     if (!described) {
       result.error_code = code(described.error().code);
       result.error_message = described.error().message;
@@ -278,16 +318,24 @@ boost::asio::awaitable<handler_result> handle_alter_configs(request_context& ctx
       result.error_code = code(error.code);
       result.error_message = error.message;
     };
-    if (resource.resource_type != topic_resource) {
+    const bool is_broker = resource.resource_type == broker_resource;
+    if (resource.resource_type != topic_resource && !is_broker) {
       fail(not_alterable(resource.resource_type));
       continue;
+    }
+    if (is_broker) {
+      auto checked = check_broker_id(resource.resource_name, ctx.broker.config.node_id, true);
+      if (!checked) {
+        fail(checked.error());
+        continue;
+      }
     }
     if (has_duplicate_keys(resource.configs)) {
       fail({error_code::invalid_request, "Error due to duplicate config keys"});
       continue;
     }
-    // The request is the topic's whole new set: keys it leaves out go back
-    // to the broker's values.
+    // The request is the resource's whole new set: keys it leaves out go
+    // back to what the topic (or broker scope) inherits.
     base::properties configs;
     std::optional<admin_error> invalid;
     for (const auto& config : resource.configs) {
@@ -303,8 +351,11 @@ boost::asio::awaitable<handler_result> handle_alter_configs(request_context& ctx
       continue;
     }
     auto altered = co_await ctx.broker.shards.offload([&] {
-      return ctx.broker.topics.set_topic_configs(resource.resource_name, configs,
-                                                 request.validate_only);
+      return is_broker ? ctx.broker.topics.set_broker_configs(
+                             broker_scope(resource.resource_name, ctx.broker.config.node_id),
+                             configs, request.validate_only)
+                       : ctx.broker.topics.set_topic_configs(resource.resource_name, configs,
+                                                             request.validate_only);
     });
     if (!altered) {
       fail(altered.error());
@@ -329,6 +380,15 @@ boost::asio::awaitable<handler_result> handle_incremental_alter_configs(request_
       result.error_code = code(error.code);
       result.error_message = error.message;
     };
+    if (resource.resource_type == broker_resource) {
+      auto altered = co_await alter_broker_incrementally(ctx, resource, request.validate_only);
+      if (!altered) {
+        fail(altered.error());
+        continue;
+      }
+      result.error_message = std::nullopt;
+      continue;
+    }
     if (resource.resource_type != topic_resource) {
       fail(not_alterable(resource.resource_type));
       continue;
@@ -347,7 +407,13 @@ boost::asio::awaitable<handler_result> handle_incremental_alter_configs(request_
             std::string(protocol::error_message(error_code::unknown_topic_or_partition))});
       continue;
     }
-    auto configs = apply_operations(*topic, resource.configs, ctx.broker.config);
+    auto configs = apply_operations(
+        topic->configs, resource.configs,
+        cluster::describe_topic_config({}, *ctx.broker.topics.effective_broker_config()),
+        [](const std::string& key) -> std::optional<admin_error> {
+          if (cluster::is_topic_config_key(key)) return std::nullopt;
+          return admin_error{error_code::invalid_config, "Unknown topic config name: " + key};
+        });
     if (!configs) {
       fail(configs.error());
       continue;

@@ -155,7 +155,7 @@ boost::asio::awaitable<handler_result> handle_create_topics(request_context& ctx
     result.error_message = std::nullopt;
     // A validated topic was never made, so it has no id anyone could use.
     if (!request.validate_only) result.topic_id = (*created)->id;
-    describe_created(ctx.broker.config, **created, result);
+    describe_created(*ctx.broker.topics.effective_broker_config(), **created, result);
   }
   co_return encode_response(ctx, response);
 }

@@ -55,6 +55,7 @@ shard_id topic_manager::owner_of(const storage::topic_partition& tp, unsigned sh
 }
 
 struct topic_manager::state {
+  // As loaded: what does not change at runtime.
   const cluster::broker_config& config;
   unsigned shard_count;
   std::unique_ptr<storage::file_system> fs;
@@ -68,6 +69,10 @@ struct topic_manager::state {
 
   mutable std::mutex image_mu;
   std::shared_ptr<const metadata_image> image = std::make_shared<metadata_image>();
+  // `config` with the dynamic broker configs on top: what topics without an
+  // override follow. Replaced under change_mu and image_mu, so a change reads
+  // it under change_mu alone and a request under image_mu.
+  std::shared_ptr<const cluster::broker_config> effective;
 
   state(const cluster::broker_config& c, unsigned shards) : config(c), shard_count(shards) {}
 
@@ -79,6 +84,20 @@ struct topic_manager::state {
     std::lock_guard lock(image_mu);
     image = std::move(next);
   }
+  std::shared_ptr<const cluster::broker_config> current_effective() const {
+    std::lock_guard lock(image_mu);
+    return effective;
+  }
+
+  // The static config with the stored dynamic layers: the cluster-wide
+  // defaults and this node's own (a scope for another node id is not ours).
+  std::shared_ptr<const cluster::broker_config> layered_config() const {
+    auto scopes = store->broker_configs();
+    auto layered =
+        cluster::with_dynamic_configs(config, scopes[""], scopes[std::to_string(config.node_id)]);
+    for (const auto& warning : layered.warnings) spdlog::warn("{}", warning);
+    return std::make_shared<const cluster::broker_config>(std::move(layered.config));
+  }
 
   // What the image says of a topic, without its partitions.
   std::shared_ptr<topic_info> describe_record(const cluster::topic_record& record) const {
@@ -88,8 +107,8 @@ struct topic_manager::state {
     info->partition_count = record.partition_count;
     info->replication_factor = record.replication_factor;
     info->configs = record.configs;
-    info->log_config = cluster::to_log_config(record.configs, config);
-    info->max_message_bytes = cluster::max_message_bytes(record.configs, config);
+    info->log_config = cluster::to_log_config(record.configs, *effective);
+    info->max_message_bytes = cluster::max_message_bytes(record.configs, *effective);
     return info;
   }
 
@@ -151,17 +170,18 @@ base::result<std::unique_ptr<topic_manager>> topic_manager::open(
   auto store = cluster::file_metadata_store::open(*s->fs, dir, config.node_id);
   if (!store) return base::fail(store.error().message);
   s->store = std::move(*store);
+  s->effective = s->layered_config();
 
   std::map<std::string, base::properties> topic_configs;
   for (auto& record : s->store->topics()) topic_configs[record.name] = record.configs;
 
   storage::log_manager_config lm;
   lm.log_dir = dir;
-  lm.defaults = config.log_defaults;
-  lm.config_for = [&config, topic_configs](const storage::topic_partition& tp) {
+  lm.defaults = s->effective->log_defaults;
+  lm.config_for = [effective = s->effective, topic_configs](const storage::topic_partition& tp) {
     auto it = topic_configs.find(tp.topic);
-    return it == topic_configs.end() ? config.log_defaults
-                                     : cluster::to_log_config(it->second, config);
+    return it == topic_configs.end() ? effective->log_defaults
+                                     : cluster::to_log_config(it->second, *effective);
   };
   lm.scheduler_interval_ms = config.log_flush_scheduler_interval_ms;
   lm.retention_check_interval_ms = config.log_retention_check_interval_ms;
@@ -343,6 +363,70 @@ admin_result<void> topic_manager::set_topic_configs(const std::string& name,
   if (!rebuilt) return storage_failure(rebuilt.error());
   s.publish_topic(name, std::move(*rebuilt));
   return {};
+}
+
+admin_result<void> topic_manager::set_broker_configs(const std::string& scope,
+                                                     const base::properties& configs,
+                                                     bool validate_only) {
+  state& s = *state_;
+  const std::string node = std::to_string(s.config.node_id);
+  if (!scope.empty() && scope != node) {
+    return refuse(protocol::error_code::invalid_request,
+                  "Unexpected broker id, expected " + node + ", but received " + scope);
+  }
+  if (auto invalid = cluster::validate_dynamic_broker_configs(configs); !invalid) {
+    // Kafka refuses a key it does not know as a bad config, everything else
+    // about a broker change as a bad request.
+    const bool unknown =
+        invalid.error().what == cluster::dynamic_config_error::problem::unknown_key;
+    return refuse(
+        unknown ? protocol::error_code::invalid_config : protocol::error_code::invalid_request,
+        invalid.error().message);
+  }
+  std::lock_guard lock(s.change_mu);
+  if (validate_only) return {};
+  auto stored = s.store->put_broker_configs(scope, configs);
+  if (!stored) return storage_failure(stored.error());
+
+  // Every topic is rebuilt from its record on the new config: those that set
+  // a changed key themselves keep their value, the others follow, and their
+  // partition logs get the new log_config (build_topic keeps the partitions).
+  // The config goes first (describe_record reads it); a request between
+  // the two publications sees the new broker values a moment before the
+  // topics that follow them.
+  {
+    auto effective = s.layered_config();
+    std::lock_guard image_lock(s.image_mu);
+    s.effective = std::move(effective);
+  }
+  auto previous = s.current();
+  auto next = std::make_shared<metadata_image>();
+  for (auto& record : s.store->topics()) {
+    const topic_info* before = previous->find(record.name);
+    auto rebuilt = s.build_topic(record, before);
+    if (!rebuilt) {
+      // Only a missing partition log is opened here, and none is missing:
+      // keep the topic as it was rather than lose it from the image.
+      spdlog::warn("topic {}: {}", record.name, rebuilt.error().message);
+      if (auto it = previous->topics.find(record.name); it != previous->topics.end()) {
+        next->topics.emplace(record.name, it->second);
+      }
+      continue;
+    }
+    next->topics.emplace(record.name, std::move(*rebuilt));
+  }
+  s.publish(std::move(next));
+  std::string listed;
+  for (const auto& [key, value] : configs)
+    listed += (listed.empty() ? "" : ", ") + key + "=" + value;
+  spdlog::info("dynamic broker configs of {}: {}",
+               scope.empty() ? std::string("the cluster default") : "broker " + scope,
+               listed.empty() ? std::string("none") : listed);
+  return {};
+}
+
+std::shared_ptr<const cluster::broker_config> topic_manager::effective_broker_config() const {
+  return state_->current_effective();
 }
 
 admin_result<int64_t> topic_manager::allocate_producer_id() {

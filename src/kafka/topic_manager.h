@@ -89,6 +89,19 @@ class topic_manager {
   // operations), checked first; the logs obey at once.
   admin_result<void> set_topic_configs(const std::string& name, const base::properties& configs,
                                        bool validate_only);
+  // AlterConfigs / IncrementalAlterConfigs on a BROKER resource: replaces the
+  // dynamic broker configs of `scope` ("" the cluster-wide defaults, this
+  // node's id its own) with `configs` (the handler computes the result of
+  // incremental operations). Checked first: an unknown key is INVALID_CONFIG,
+  // a key that cannot change at runtime or a bad value INVALID_REQUEST. Kept
+  // in the metadata store; every topic that does not override a changed key
+  // obeys at once (its log_config and max.message.bytes are rebuilt).
+  admin_result<void> set_broker_configs(const std::string& scope, const base::properties& configs,
+                                        bool validate_only);
+  // The broker config in force: the static one (broker_services::config,
+  // which handlers read for node.id, listeners, socket limits) with the
+  // dynamic layers on top. Topic defaults and DescribeConfigs come from here.
+  std::shared_ptr<const cluster::broker_config> effective_broker_config() const;
 
   // Producer ids for InitProducerId, never handed out twice.
   admin_result<int64_t> allocate_producer_id();

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace sluice::cluster {
 namespace {
@@ -391,7 +394,7 @@ TEST(DescribeBrokerConfig, DefaultsAreKafkaFormatted) {
     SCOPED_TRACE(d.name);
     EXPECT_TRUE(names.insert(d.name).second) << "listed twice";
     EXPECT_EQ(d.source, config_source::default_value);
-    EXPECT_TRUE(d.read_only);
+    EXPECT_EQ(d.read_only, !is_dynamic_broker_config_key(d.name));
     EXPECT_FALSE(d.sensitive);
     EXPECT_FALSE(d.documentation.empty());
     // A value in force equals the key's own default.
@@ -468,6 +471,194 @@ TEST(DescribeBrokerConfig, SingleKey) {
   EXPECT_EQ(broker_config_value(c, "log.roll.jitter.ms"), "7200000");
   EXPECT_EQ(broker_config_value(c, "log.retention.minutes"), "");
   EXPECT_EQ(broker_config_value(c, "log.cleanup.policy"), "delete");
+}
+
+// --- Dynamic broker configs.
+
+// The static config with dynamic layers, expecting no warnings.
+broker_config layered(const broker_config& static_config, const base::properties& cluster_default,
+                      const base::properties& per_broker = {}) {
+  auto out = with_dynamic_configs(static_config, cluster_default, per_broker);
+  EXPECT_TRUE(out.warnings.empty()) << out.warnings.front();
+  return out.config;
+}
+
+TEST(DynamicBrokerConfig, OnlyTopicDefaultsAreDynamic) {
+  for (std::string_view key : {"log.retention.ms",
+                               "log.retention.minutes",
+                               "log.retention.hours",
+                               "log.retention.bytes",
+                               "log.segment.bytes",
+                               "log.roll.ms",
+                               "log.roll.hours",
+                               "log.cleanup.policy",
+                               "log.flush.interval.messages",
+                               "log.flush.interval.ms",
+                               "log.index.interval.bytes",
+                               "log.index.size.max.bytes",
+                               "log.cleaner.delete.retention.ms",
+                               "log.cleaner.min.cleanable.ratio",
+                               "log.cleaner.min.compaction.lag.ms",
+                               "log.message.timestamp.type",
+                               "message.max.bytes",
+                               "compression.type",
+                               "min.insync.replicas",
+                               "log.preallocate",
+                               "log.flush.on.acks.all"}) {
+    EXPECT_TRUE(is_dynamic_broker_config_key(key)) << key;
+  }
+  for (std::string_view key :
+       {"node.id", "broker.id", "listeners", "advertised.listeners", "log.dirs", "num.partitions",
+        "socket.request.max.bytes", "log.flush.scheduler.interval.ms", "log.cleaner.enable"}) {
+    EXPECT_TRUE(is_broker_config_key(key)) << key;
+    EXPECT_FALSE(is_dynamic_broker_config_key(key)) << key;
+  }
+  EXPECT_FALSE(is_broker_config_key("no.such.key"));
+  EXPECT_FALSE(is_dynamic_broker_config_key("no.such.key"));
+}
+
+TEST(DynamicBrokerConfig, ValidationNamesWhatIsRefused) {
+  using problem = dynamic_config_error::problem;
+  EXPECT_TRUE(validate_dynamic_broker_configs({}).ok());
+  EXPECT_TRUE(validate_dynamic_broker_configs(
+                  {{"log.retention.ms", " 1000 "}, {"log.cleanup.policy", "compact,delete"}})
+                  .ok());
+
+  auto unknown = validate_dynamic_broker_configs({{"log.retention.ms", "1"}, {"no.such", "1"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().what, problem::unknown_key);
+  EXPECT_EQ(unknown.error().message, "Unknown broker config name: no.such");
+
+  auto fixed = validate_dynamic_broker_configs(
+      {{"log.dirs", "/x"}, {"listeners", "PLAINTEXT://:1"}, {"log.retention.ms", "1"}});
+  ASSERT_FALSE(fixed.ok());
+  EXPECT_EQ(fixed.error().what, problem::not_dynamic);
+  EXPECT_EQ(fixed.error().message,
+            "Cannot update these configs dynamically: [listeners, log.dirs]");
+
+  // The checks of static loading.
+  for (auto [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"log.retention.ms", "soon"},
+                                                        {"log.segment.bytes", "13"},
+                                                        {"log.cleanup.policy", "forever"},
+                                                        {"log.cleaner.min.cleanable.ratio", "1.5"},
+                                                        {"compression.type", "brotli"},
+                                                        {"log.flush.on.acks.all", "maybe"},
+                                                        {"message.max.bytes", "-1"}}) {
+    SCOPED_TRACE(key);
+    auto bad = validate_dynamic_broker_configs({{key, value}});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().what, problem::invalid_value);
+    EXPECT_TRUE(bad.error().message.starts_with("Invalid value " + value + " for configuration " +
+                                                key + ": "))
+        << bad.error().message;
+    EXPECT_FALSE(load_broker_config({{key, value}}, {}).ok());
+  }
+}
+
+TEST(DynamicBrokerConfig, TheMostSpecificLayerWins) {
+  const broker_config file = load({{"log.retention.ms", "1000"}, {"compression.type", "lz4"}});
+  EXPECT_EQ(layered(file, {}).log_defaults.retention_ms, 1000);
+
+  broker_config c = layered(file, {{"log.retention.ms", "2000"}});
+  EXPECT_EQ(c.log_defaults.retention_ms, 2000);
+  c = layered(file, {{"log.retention.ms", "2000"}}, {{"log.retention.ms", "3000"}});
+  EXPECT_EQ(c.log_defaults.retention_ms, 3000);
+  // The static config is the base each time: a key no layer sets any more
+  // goes back to the file's value.
+  c = layered(file, {}, {});
+  EXPECT_EQ(c.log_defaults.retention_ms, 1000);
+  EXPECT_TRUE(c.dynamic_default_values.empty() && c.dynamic_broker_values.empty());
+
+  // Fields and the keys only topics read alike.
+  c = layered(file, {{"message.max.bytes", "2000000"}, {"compression.type", "gzip"}},
+              {{"log.segment.bytes", "1048576"}, {"log.cleanup.policy", "compact"}});
+  EXPECT_EQ(c.message_max_bytes, 2000000);
+  EXPECT_EQ(c.log_defaults.segment_bytes, 1048576u);
+  EXPECT_EQ(c.log_defaults.policy, storage::cleanup_policy::compact);
+  EXPECT_EQ(broker_config_value(c, "compression.type"), "gzip");
+  // Static keys are left alone.
+  EXPECT_EQ(c.node_id, file.node_id);
+  EXPECT_EQ(c.listeners, file.listeners);
+}
+
+TEST(DynamicBrokerConfig, SynonymsResolveAcrossLayersAsInKafka) {
+  // Kafka merges the layers, then the most specific synonym wins: ms in the
+  // file beats hours set dynamically.
+  broker_config c =
+      layered(load({{"log.retention.ms", "1000"}}), {}, {{"log.retention.hours", "2"}});
+  EXPECT_EQ(c.log_defaults.retention_ms, 1000);
+  c = layered(load({{"log.retention.hours", "1"}}), {{"log.retention.minutes", "5"}});
+  EXPECT_EQ(c.log_defaults.retention_ms, 5 * 60 * 1000);
+  c = layered(load({}), {{"log.roll.hours", "2"}});
+  EXPECT_EQ(c.log_defaults.segment_ms, 2 * 60 * 60 * 1000);
+  c = layered(load({}), {{"log.roll.jitter.hours", "1"}}, {});
+  EXPECT_EQ(broker_config_value(c, "log.roll.jitter.ms"), "3600000");
+  c = layered(load({{"log.roll.jitter.hours", "1"}}), {}, {{"log.roll.jitter.ms", "5"}});
+  EXPECT_EQ(broker_config_value(c, "log.roll.jitter.ms"), "5");
+}
+
+TEST(DynamicBrokerConfig, DescribeReportsLayersAndSynonyms) {
+  broker_config c = layered(load({{"log.retention.ms", "1000"}, {"compression.type", "lz4"}}),
+                            {{"log.retention.ms", "2000"}, {"compression.type", "gzip"}},
+                            {{"log.retention.hours", "3"}, {"log.retention.ms", "3000"}});
+  auto all = describe_broker_config(c);
+
+  const auto& ms = find(all, "log.retention.ms");
+  EXPECT_EQ(ms.value, "3000");
+  EXPECT_EQ(ms.source, config_source::dynamic_broker);
+  EXPECT_FALSE(ms.read_only);
+  std::vector<std::tuple<std::string, std::optional<std::string>, config_source>> synonyms;
+  for (const auto& s : ms.synonyms) synonyms.emplace_back(s.name, s.value, s.source);
+  const decltype(synonyms) expected = {
+      {"log.retention.ms", "3000", config_source::dynamic_broker},
+      {"log.retention.hours", "3", config_source::dynamic_broker},
+      {"log.retention.ms", "2000", config_source::dynamic_default_broker},
+      {"log.retention.ms", "1000", config_source::static_broker},
+      {"log.retention.ms", "604800000", config_source::default_value},
+      {"log.retention.hours", "168", config_source::default_value},
+  };
+  EXPECT_EQ(synonyms, expected);
+
+  const auto& compression = find(all, "compression.type");
+  EXPECT_EQ(compression.value, "gzip");
+  EXPECT_EQ(compression.source, config_source::dynamic_default_broker);
+  ASSERT_EQ(compression.synonyms.size(), 3u);
+  EXPECT_EQ(compression.synonyms[1].value, "lz4");
+  EXPECT_EQ(compression.synonyms[1].source, config_source::static_broker);
+
+  EXPECT_TRUE(find(all, "log.dirs").read_only);
+  EXPECT_EQ(find(all, "log.segment.bytes").source, config_source::default_value);
+}
+
+TEST(DynamicBrokerConfig, TheClusterDefaultResourceListsItsOwnKeysOnly) {
+  broker_config c = layered(load({{"log.retention.ms", "1000"}}),
+                            {{"log.retention.ms", " 2000 "}, {"log.cleanup.policy", "compact"}},
+                            {{"log.retention.ms", "3000"}, {"message.max.bytes", "5000"}});
+  auto defaults = describe_dynamic_broker_defaults(c);
+  ASSERT_EQ(defaults.size(), 2u);
+  EXPECT_EQ(defaults[0].name, "log.cleanup.policy");
+  EXPECT_EQ(defaults[0].value, "compact");
+  EXPECT_EQ(defaults[0].source, config_source::dynamic_default_broker);
+  EXPECT_EQ(defaults[1].name, "log.retention.ms");
+  EXPECT_EQ(defaults[1].value, "2000");  // as Kafka prints it, and not the broker's own 3000
+  EXPECT_FALSE(defaults[1].read_only);
+  for (const auto& s : defaults[1].synonyms) {
+    EXPECT_NE(s.source, config_source::dynamic_broker) << s.name;
+  }
+  EXPECT_EQ(defaults[1].synonyms.front().source, config_source::dynamic_default_broker);
+  EXPECT_TRUE(describe_dynamic_broker_defaults(load({})).empty());
+}
+
+TEST(DynamicBrokerConfig, StoredEntriesThatAreNoLongerValidAreIgnored) {
+  auto out =
+      with_dynamic_configs(load({}), {{"log.dirs", "/elsewhere"}, {"log.retention.ms", "1000"}},
+                           {{"no.such.key", "1"}, {"log.segment.bytes", "tiny"}});
+  EXPECT_EQ(out.warnings.size(), 3u);
+  EXPECT_EQ(out.config.log_defaults.retention_ms, 1000);
+  EXPECT_EQ(out.config.log_dirs, std::vector<std::string>{"./data"});
+  EXPECT_EQ(out.config.dynamic_default_values, (base::properties{{"log.retention.ms", "1000"}}));
+  EXPECT_TRUE(out.config.dynamic_broker_values.empty());
 }
 
 }  // namespace

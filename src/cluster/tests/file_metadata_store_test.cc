@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/crc32c.h"
 #include "cluster/metadata_store.h"
 #include "storage/testing/fault_injecting_file_system.h"
 
@@ -278,15 +281,135 @@ TEST_F(FileMetadataStore, CorruptOrCutFileIsAnErrorNotAnEmptyStore) {
       << corrupt.error().message;
 
   std::string newer = good;
-  newer.replace(0, newer.find('\n'), "sluice-metadata 2");
+  newer.replace(0, newer.find('\n'), "sluice-metadata 3");
   write_file(fs, metadata_path, newer);
   auto future = file_metadata_store::open(fs, dir, 1);
   ASSERT_FALSE(future.ok());
-  EXPECT_NE(future.error().message.find("version 2 is not supported"), std::string::npos)
+  EXPECT_NE(future.error().message.find("version 3 is not supported"), std::string::npos)
       << future.error().message;
 
   write_file(fs, metadata_path, good);
   EXPECT_TRUE(open_store());
+}
+
+// A body with the crc32c line the store writes (for files made by hand).
+std::string with_crc(const std::string& body) {
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", base::crc32c::value(body.data(), body.size()));
+  return body + "crc32c " + hex + "\n";
+}
+
+TEST_F(FileMetadataStore, BrokerConfigsArePutReplacedRemovedAndSurviveReopen) {
+  auto store = open_store();
+  EXPECT_TRUE(store->broker_configs().empty());
+  ASSERT_TRUE(store->put_topic(make_topic("orders", 1)).ok());
+  ASSERT_TRUE(store->put_broker_configs("", {{"log.retention.ms", "1000"}}).ok());
+  ASSERT_TRUE(store
+                  ->put_broker_configs("1", {{"message.max.bytes", "2097152"},
+                                             {"odd key", "a value with spaces, %, and\nnewline"},
+                                             {"empty", ""}})
+                  .ok());
+  // A scope's set is replaced whole.
+  ASSERT_TRUE(store->put_broker_configs("", {{"log.segment.bytes", "1048576"}}).ok());
+  const std::map<std::string, base::properties> expected = {
+      {"", {{"log.segment.bytes", "1048576"}}},
+      {"1",
+       {{"message.max.bytes", "2097152"},
+        {"odd key", "a value with spaces, %, and\nnewline"},
+        {"empty", ""}}}};
+  EXPECT_EQ(store->broker_configs(), expected);
+  std::string text = read_file(fs, metadata_path);
+  EXPECT_TRUE(text.starts_with("sluice-metadata 2\n")) << text;
+  EXPECT_NE(text.find("\nbroker <default> 1\n"), std::string::npos) << text;
+
+  store.reset();
+  fs.crash();
+  auto reopened = open_store();
+  EXPECT_EQ(reopened->broker_configs(), expected);
+  EXPECT_EQ(reopened->topics(), std::vector<topic_record>{make_topic("orders", 1)});
+
+  // Emptied scopes go; without any the file is version 1 again, which the
+  // Sluice before dynamic broker configs reads.
+  ASSERT_TRUE(reopened->put_broker_configs("", {}).ok());
+  ASSERT_TRUE(reopened->put_broker_configs("1", {}).ok());
+  EXPECT_TRUE(reopened->broker_configs().empty());
+  EXPECT_TRUE(read_file(fs, metadata_path).starts_with("sluice-metadata 1\n"));
+  reopened.reset();
+  EXPECT_TRUE(open_store()->broker_configs().empty());
+}
+
+TEST_F(FileMetadataStore, BrokerConfigScopesAreTheClusterOrANodeId) {
+  auto store = open_store();
+  for (std::string scope : {"x", "01", "-1", "+1", " 1", "99999999999", "<default>"}) {
+    SCOPED_TRACE(scope);
+    auto put = store->put_broker_configs(scope, {{"log.retention.ms", "1"}});
+    ASSERT_FALSE(put.ok());
+    EXPECT_EQ(put.error().code, EINVAL);
+  }
+  EXPECT_FALSE(store->put_broker_configs("1", {{"", "1"}}).ok());
+  EXPECT_TRUE(store->broker_configs().empty());
+  EXPECT_TRUE(store->put_broker_configs("0", {{"log.retention.ms", "1"}}).ok());
+  EXPECT_TRUE(store->put_broker_configs("2147483647", {{"log.retention.ms", "1"}}).ok());
+}
+
+// A file as the Sluice before dynamic broker configs wrote it (version 1)
+// opens unchanged; version 2 adds the broker.configs section.
+TEST_F(FileMetadataStore, ReadsEveryVersionItWrote) {
+  const std::string v1 = with_crc(
+      "sluice-metadata 1\n"
+      "node.id 1\n"
+      "cluster.id MkU3OEVBNTcwNTJENDM2Qk\n"
+      "next.producer.id 4000\n"
+      "topics 1\n"
+      "topic orders 000102030405060708090a0b0c0d0e0f 3 1 1\n"
+      "config cleanup.policy compact\n");
+  ASSERT_TRUE(storage::create_durable_directory(fs, dir).ok());
+  write_file(fs, metadata_path, v1);
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->cluster_id(), "MkU3OEVBNTcwNTJENDM2Qk");
+    ASSERT_EQ(store->topics().size(), 1u);
+    EXPECT_EQ(store->topics()[0].configs.at("cleanup.policy"), "compact");
+    EXPECT_TRUE(store->broker_configs().empty());
+  }
+  const std::string v2 = with_crc(
+      "sluice-metadata 2\n"
+      "node.id 1\n"
+      "cluster.id MkU3OEVBNTcwNTJENDM2Qk\n"
+      "next.producer.id 4000\n"
+      "topics 0\n"
+      "broker.configs 2\n"
+      "broker 1 1\n"
+      "config log.retention.ms 2000\n"
+      "broker <default> 2\n"
+      "config compression.type gzip\n"
+      "config log.retention.ms 1000\n");
+  write_file(fs, metadata_path, v2);
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    const std::map<std::string, base::properties> expected = {
+        {"", {{"compression.type", "gzip"}, {"log.retention.ms", "1000"}}},
+        {"1", {{"log.retention.ms", "2000"}}}};
+    EXPECT_EQ(store->broker_configs(), expected);
+  }
+  // What a version 2 file may not hold.
+  const std::string head =
+      "sluice-metadata 2\nnode.id 1\ncluster.id MkU3OEVBNTcwNTJENDM2Qk\nnext.producer.id 0\n"
+      "topics 0\n";
+  for (std::string bad :
+       {"", "broker.configs 1\n", "broker.configs 1\nbroker x 1\nconfig a b\n",
+        "broker.configs 1\nbroker  1\nconfig a b\n", "broker.configs 1\nbroker 1 0\n",
+        "broker.configs 1\nbroker 1 2\nconfig a b\n",
+        "broker.configs 2\nbroker 1 1\nconfig a b\nbroker 1 1\nconfig a c\n",
+        "broker.configs 1\nbroker 1 1\nconfig a b\nextra\n"}) {
+    SCOPED_TRACE(bad);
+    write_file(fs, metadata_path, with_crc(head + bad));
+    auto opened = file_metadata_store::open(fs, dir, 1);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.error().code, EBADMSG) << opened.error().message;
+  }
 }
 
 // The state after an interrupted change, read by a fresh open after power

@@ -322,5 +322,54 @@ TEST(DescribeTopicConfig, TopicOverridesComeFirst) {
   EXPECT_EQ(find(all, "segment.ms").source, config_source::default_value);
 }
 
+// Every topic key's broker default may change at runtime (Kafka's
+// DynamicLogConfig): the broker keys a topic describes as its synonyms.
+TEST(DescribeTopicConfig, EveryBrokerDefaultIsDynamic) {
+  for (const auto& d : describe_topic_config({}, load_broker({}))) {
+    SCOPED_TRACE(d.name);
+    ASSERT_FALSE(d.synonyms.empty());
+    for (const auto& s : d.synonyms) EXPECT_TRUE(is_dynamic_broker_config_key(s.name)) << s.name;
+  }
+}
+
+TEST(DescribeTopicConfig, DynamicBrokerConfigsAreInherited) {
+  auto layered = with_dynamic_configs(
+      load_broker({{"log.retention.ms", "5000"}}),
+      {{"log.retention.ms", "6000"}, {"compression.type", "zstd"}, {"message.max.bytes", "3000"}},
+      {{"log.retention.ms", "7000"}, {"log.segment.bytes", "1048576"}});
+  ASSERT_TRUE(layered.warnings.empty());
+  const broker_config& broker = layered.config;
+
+  auto all = describe_topic_config({{"segment.bytes", "2097152"}}, broker);
+  const auto& retention = find(all, "retention.ms");
+  EXPECT_EQ(retention.value, "7000");
+  EXPECT_EQ(retention.source, config_source::dynamic_broker);
+  EXPECT_FALSE(retention.read_only);
+  ASSERT_GE(retention.synonyms.size(), 4u);
+  EXPECT_EQ(retention.synonyms[0].value, "7000");
+  EXPECT_EQ(retention.synonyms[0].source, config_source::dynamic_broker);
+  EXPECT_EQ(retention.synonyms[1].value, "6000");
+  EXPECT_EQ(retention.synonyms[1].source, config_source::dynamic_default_broker);
+  EXPECT_EQ(retention.synonyms[2].value, "5000");
+  EXPECT_EQ(retention.synonyms[2].source, config_source::static_broker);
+
+  EXPECT_EQ(find(all, "compression.type").value, "zstd");
+  EXPECT_EQ(find(all, "compression.type").source, config_source::dynamic_default_broker);
+  EXPECT_EQ(find(all, "max.message.bytes").value, "3000");
+  EXPECT_EQ(find(all, "max.message.bytes").source, config_source::dynamic_default_broker);
+  // The topic's own value still comes first.
+  const auto& segment = find(all, "segment.bytes");
+  EXPECT_EQ(segment.value, "2097152");
+  EXPECT_EQ(segment.source, config_source::topic);
+  EXPECT_EQ(segment.synonyms[1].source, config_source::dynamic_broker);
+
+  // And the logs obey the same.
+  storage::log_config log = to_log_config({{"segment.bytes", "2097152"}}, broker);
+  EXPECT_EQ(log.retention_ms, 7000);
+  EXPECT_EQ(log.segment_bytes, 2097152u);
+  EXPECT_EQ(max_message_bytes({}, broker), 3000);
+  EXPECT_EQ(max_message_bytes({{"max.message.bytes", "10"}}, broker), 10);
+}
+
 }  // namespace
 }  // namespace sluice::cluster

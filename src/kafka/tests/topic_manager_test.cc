@@ -146,6 +146,94 @@ TEST_F(TopicManagerTest, ConfigChangesReachTheLogs) {
   EXPECT_EQ(topics->image()->find("conf")->configs.at("segment.bytes"), "1048576");
 }
 
+TEST_F(TopicManagerTest, DynamicBrokerConfigsReachTopicsWithoutOverrides) {
+  auto topics = open();
+  ASSERT_EQ(create_error(*topics, "plain", 2), error_code::none);
+  ASSERT_EQ(create_error(*topics, "own", 1, 1, {{"retention.ms", "1000"}}), error_code::none);
+  partition* plain_0 = topics->image()->find("plain", 0);
+
+  ASSERT_TRUE(topics
+                  ->set_broker_configs("1",
+                                       {{"log.retention.ms", "5000"},
+                                        {"message.max.bytes", "2000"},
+                                        {"log.segment.bytes", "1048576"}},
+                                       false)
+                  .ok());
+  const topic_info* plain = topics->image()->find("plain");
+  EXPECT_EQ(plain->log_config.retention_ms, 5000);
+  EXPECT_EQ(plain->max_message_bytes, 2000);
+  for (const auto& p : plain->partitions) {
+    EXPECT_EQ(p->log->config().retention_ms, 5000);
+    EXPECT_EQ(p->log->config().segment_bytes, 1048576u);
+  }
+  // The partitions are the same objects: their logs and producer state stay.
+  EXPECT_EQ(topics->image()->find("plain", 0), plain_0);
+  const topic_info* own = topics->image()->find("own");
+  EXPECT_EQ(own->log_config.retention_ms, 1000);
+  EXPECT_EQ(own->partitions[0]->log->config().retention_ms, 1000);
+  EXPECT_EQ(own->log_config.segment_bytes, 1048576u);
+
+  // The cluster-wide default is below the broker's own.
+  ASSERT_TRUE(topics->set_broker_configs("", {{"log.retention.ms", "7000"}}, false).ok());
+  EXPECT_EQ(topics->image()->find("plain")->log_config.retention_ms, 5000);
+  ASSERT_TRUE(topics->set_broker_configs("1", {}, false).ok());
+  plain = topics->image()->find("plain");
+  EXPECT_EQ(plain->log_config.retention_ms, 7000);
+  EXPECT_EQ(plain->max_message_bytes, config_.message_max_bytes);
+  EXPECT_EQ(plain->partitions[1]->log->config().segment_bytes, config_.log_defaults.segment_bytes);
+
+  // New topics start from the config in force.
+  ASSERT_EQ(create_error(*topics, "later"), error_code::none);
+  EXPECT_EQ(topics->image()->find("later", 0)->log->config().retention_ms, 7000);
+
+  auto effective = topics->effective_broker_config();
+  EXPECT_EQ(effective->dynamic_default_values, (base::properties{{"log.retention.ms", "7000"}}));
+  EXPECT_TRUE(effective->dynamic_broker_values.empty());
+  EXPECT_EQ(effective->log_defaults.retention_ms, 7000);
+}
+
+TEST_F(TopicManagerTest, DynamicBrokerConfigsAreCheckedAsKafkaChecksThem) {
+  auto topics = open();
+  ASSERT_EQ(create_error(*topics, "t"), error_code::none);
+  auto refused = [&](const std::string& scope, const base::properties& configs) {
+    auto set = topics->set_broker_configs(scope, configs, false);
+    return set.ok() ? admin_error{error_code::none, ""} : set.error();
+  };
+  EXPECT_EQ(refused("1", {{"no.such.key", "1"}}).code, error_code::invalid_config);
+  auto fixed = refused("1", {{"log.dirs", "/elsewhere"}});
+  EXPECT_EQ(fixed.code, error_code::invalid_request);
+  EXPECT_EQ(fixed.message, "Cannot update these configs dynamically: [log.dirs]");
+  EXPECT_EQ(refused("", {{"log.retention.ms", "soon"}}).code, error_code::invalid_request);
+  EXPECT_EQ(refused("2", {{"log.retention.ms", "1"}}).code, error_code::invalid_request);
+
+  // validate_only checks and changes nothing.
+  ASSERT_TRUE(topics->set_broker_configs("1", {{"log.retention.ms", "1"}}, true).ok());
+  EXPECT_FALSE(topics->set_broker_configs("1", {{"log.retention.ms", "x"}}, true).ok());
+  EXPECT_TRUE(topics->effective_broker_config()->dynamic_broker_values.empty());
+  EXPECT_EQ(topics->image()->find("t", 0)->log->config().retention_ms,
+            config_.log_defaults.retention_ms);
+}
+
+TEST_F(TopicManagerTest, DynamicBrokerConfigsSurviveARestart) {
+  {
+    auto topics = open();
+    ASSERT_EQ(create_error(*topics, "kept"), error_code::none);
+    ASSERT_TRUE(topics->set_broker_configs("", {{"log.cleanup.policy", "compact"}}, false).ok());
+    ASSERT_TRUE(topics->set_broker_configs("1", {{"log.retention.hours", "2"}}, false).ok());
+    ASSERT_TRUE(topics->close().ok());
+  }
+  auto topics = open();
+  auto effective = topics->effective_broker_config();
+  EXPECT_EQ(effective->dynamic_default_values,
+            (base::properties{{"log.cleanup.policy", "compact"}}));
+  EXPECT_EQ(effective->dynamic_broker_values, (base::properties{{"log.retention.hours", "2"}}));
+  const topic_info* kept = topics->image()->find("kept");
+  EXPECT_EQ(kept->log_config.retention_ms, 2 * 60 * 60 * 1000);
+  EXPECT_EQ(kept->log_config.policy, storage::cleanup_policy::compact);
+  EXPECT_EQ(kept->partitions[0]->log->config().retention_ms, 2 * 60 * 60 * 1000);
+  EXPECT_EQ(kept->partitions[0]->log->config().policy, storage::cleanup_policy::compact);
+}
+
 TEST_F(TopicManagerTest, PartitionDirectoriesWithoutATopicAreRemoved) {
   {
     auto topics = open();
