@@ -19,8 +19,10 @@ using boost::system::error_code;
 
 namespace {
 
-// How often a reader that found the budget spent looks again.
-constexpr auto budget_retry = std::chrono::milliseconds(1);
+// How soon a reader that found the budget spent looks again: soon at first,
+// then less often, so that thousands of waiting readers do not spin.
+constexpr auto budget_retry_first = std::chrono::milliseconds(1);
+constexpr auto budget_retry_most = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -93,7 +95,6 @@ void connection::close(std::string_view why) {
 asio::awaitable<void> connection::read_loop() {
   auto self = shared_from_this();
   const int32_t max_frame = broker_.config.socket_request_max_bytes;
-  std::string end_reason;
   while (!closed_ && !stopping_) {
     std::array<uint8_t, 4> prefix;
     error_code ec;
@@ -104,15 +105,16 @@ asio::awaitable<void> connection::read_loop() {
     auto size = protocol::parse_frame_size(std::span<const uint8_t, 4>(prefix), max_frame);
     if (!size) {
       // Kafka closes the connection rather than reading an oversized frame.
-      end_reason = size.error().message;
-      close(end_reason);
+      close(size.error().message);
       break;
     }
     auto request = std::make_shared<queued_request>();
     request->charged = *size;
     asio::steady_timer wait(socket_.get_executor());
+    std::chrono::milliseconds retry = budget_retry_first;
     while (!budget_.try_acquire(request->charged) && !closed_) {
-      wait.expires_after(budget_retry);
+      wait.expires_after(retry);
+      retry = std::min(retry * 2, budget_retry_most);
       co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (closed_) break;
