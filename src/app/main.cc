@@ -3,6 +3,7 @@
 //   sluice broker [--config server.properties] [--set key=value]... [--smp N]
 
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -82,6 +83,9 @@ int run_broker(const std::string& config_path, const std::vector<std::string>& s
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Logs go to stderr, as a service's diagnostics should; stdout stays free
+  // for what a command prints as its result.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   CLI::App app{"Sluice: a Kafka-compatible event-streaming platform"};
   app.require_subcommand(1);
