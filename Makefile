@@ -54,6 +54,17 @@ bench: build
 	@$(RELEASE_DIR)/bench/storage_bench
 	@$(RELEASE_DIR)/bench/storage_many_partitions
 
+# Whole-system benchmark: Sluice against librdkafka's mock cluster, driven by
+# the same librdkafka load generator (bench/broker_bench.py, about 2 minutes on
+# 2 cores). The tables also go to $(RELEASE_DIR)/broker_bench.md; pass more
+# options in BENCH_BROKER_ARGS (e.g. "--smp 1,2", "--quick").
+.PHONY: bench-broker
+bench-broker: deps
+	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target sluice kafka_load mock_cluster
+	@/usr/bin/python3 bench/broker_bench.py --build $(RELEASE_DIR) \
+	  --out $(RELEASE_DIR)/broker_bench.md --json $(RELEASE_DIR)/broker_bench.json $(BENCH_BROKER_ARGS)
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 

@@ -43,10 +43,9 @@ class byte_writer {
   void write_varint(int32_t v) { write_varint_bits(varint::zigzag(v)); }
   void write_varlong(int64_t v) { write_varint_bits(varint::zigzag(v)); }
 
+  // Copies once, without zero-filling first (records can be megabytes).
   void write_bytes(std::span<const uint8_t> bytes) {
-    if (bytes.empty()) return;
-    size_t at = grow(bytes.size());
-    std::memcpy(buffer_.data() + at, bytes.data(), bytes.size());
+    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   }
   void write_bytes(std::string_view text) {
     write_bytes({reinterpret_cast<const uint8_t*>(text.data()), text.size()});

@@ -494,6 +494,9 @@ const std::vector<broker_key>& broker_keys() {
       {"socket.request.max.bytes", T::int32, "104857600", "The largest request the broker reads.",
        integer(1, int32_max), field(&C::socket_request_max_bytes),
        shown(&C::socket_request_max_bytes)},
+      {"fetch.max.bytes", T::int32, "57671680",
+       "The most bytes the broker returns for one Fetch request, whatever the request asks.",
+       integer(1024, int32_max), field(&C::fetch_max_bytes), shown(&C::fetch_max_bytes)},
       {"queued.max.requests", T::int32, "500",
        "How many requests of one connection may wait to be handled before the broker stops "
        "reading from it.",

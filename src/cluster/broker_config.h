@@ -41,6 +41,7 @@ struct broker_config {
   bool delete_topic_enable = true;               // delete.topic.enable
   int32_t message_max_bytes = 1048588;           // message.max.bytes
   int32_t socket_request_max_bytes = 104857600;  // socket.request.max.bytes
+  int32_t fetch_max_bytes = 57671680;            // fetch.max.bytes (55 MiB)
   int32_t queued_max_requests = 500;             // queued.max.requests (per connection here)
   int64_t queued_max_request_bytes =
       -1;  // queued.max.request.bytes (-1: 2 * socket.request.max.bytes... see .cc)

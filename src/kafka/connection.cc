@@ -34,15 +34,31 @@ bool request_budget::try_acquire(int64_t bytes) {
   return false;
 }
 
+// A request read ahead, holding its share of the budget until it is freed:
+// however a connection ends, its requests give their bytes back.
 struct connection::queued_request {
+  queued_request(request_budget& b, int64_t bytes) : budget(b), charged(bytes) {}
+  ~queued_request() { budget.release(charged); }
+  queued_request(const queued_request&) = delete;
+  queued_request& operator=(const queued_request&) = delete;
+
+  request_budget& budget;
+  const int64_t charged;
   base::shared_bytes frame;
-  int64_t charged = 0;  // bytes taken from the budget
 };
 
 // nullptr in the channel marks the end of the requests.
 struct connection::queue {
   explicit queue(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
   asio::experimental::channel<void(error_code, std::shared_ptr<queued_request>)> channel;
+};
+
+// The answers on their way to the writer, in request order; nullopt marks the
+// end: everything is answered and the connection may close.
+using outgoing = std::variant<std::vector<uint8_t>, deferred_response>;
+struct connection::outbox {
+  explicit outbox(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
+  asio::experimental::channel<void(error_code, std::optional<outgoing>)> channel;
 };
 
 connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
@@ -60,6 +76,8 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
   // (the channel's buffer, plus one the reader holds while it waits).
   size_t capacity = static_cast<size_t>(std::max(1, broker_.config.queued_max_requests - 1));
   queue_ = std::make_unique<queue>(socket_.get_executor(), capacity);
+  // As many answers may wait for the writer (deferred ones for their fsync).
+  outbox_ = std::make_unique<outbox>(socket_.get_executor(), capacity);
 }
 
 connection::~connection() = default;
@@ -71,6 +89,8 @@ void connection::start() {
       executor, [self]() { return self->read_loop(); }, asio::detached);
   asio::co_spawn(
       executor, [self]() { return self->process_loop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self]() { return self->write_loop(); }, asio::detached);
   asio::co_spawn(
       executor, [self]() { return self->idle_watchdog(); }, asio::detached);
 }
@@ -89,7 +109,12 @@ void connection::close(std::string_view why) {
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  // Cancel first: a reader waiting to queue into a full channel is woken
+  // (close() alone wakes only receivers).
+  queue_->channel.cancel();
   queue_->channel.close();
+  outbox_->channel.cancel();
+  outbox_->channel.close();
 }
 
 asio::awaitable<void> connection::read_loop() {
@@ -108,34 +133,28 @@ asio::awaitable<void> connection::read_loop() {
       close(size.error().message);
       break;
     }
-    auto request = std::make_shared<queued_request>();
-    request->charged = *size;
     asio::steady_timer wait(socket_.get_executor());
     std::chrono::milliseconds retry = budget_retry_first;
-    while (!budget_.try_acquire(request->charged) && !closed_) {
+    bool acquired = false;
+    while (!closed_ && !stopping_ && !(acquired = budget_.try_acquire(*size))) {
       wait.expires_after(retry);
       retry = std::min(retry * 2, budget_retry_most);
       co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (closed_) break;
+    if (!acquired) break;
+    auto request = std::make_shared<queued_request>(budget_, *size);
     // Not zero-filled: a client that announces a large frame and sends
     // nothing costs address space, not memory.
     std::shared_ptr<uint8_t[]> body(new uint8_t[static_cast<size_t>(*size)]);
     co_await asio::async_read(socket_, asio::buffer(body.get(), static_cast<size_t>(*size)),
                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      budget_.release(request->charged);
-      break;
-    }
+    if (ec) break;
     last_activity_ = std::chrono::steady_clock::now();
     const uint8_t* data = body.get();
     request->frame = base::shared_bytes(std::move(body), data, static_cast<size_t>(*size));
-    co_await queue_->channel.async_send(error_code{}, request,
+    co_await queue_->channel.async_send(error_code{}, std::move(request),
                                         asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      budget_.release(request->charged);
-      break;
-    }
+    if (ec) break;
   }
   // Tell the processor there is nothing more (it may have closed the channel).
   error_code ignored;
@@ -151,24 +170,57 @@ asio::awaitable<void> connection::process_loop() {
     error_code ec;
     auto request =
         co_await queue_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !request) break;
+    if (ec) break;
+    if (!request) {
+      // The client is done (or the broker stops): the writer closes the
+      // connection once every answer is out.
+      co_await outbox_->channel.async_send(error_code{}, std::nullopt,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
     bool keep_open = false;
     try {
       keep_open = co_await process(*request);
     } catch (const std::exception& e) {
       spdlog::error("request from {} failed: {}", peer_, e.what());
     }
-    budget_.release(request->charged);
+    request.reset();  // its budget goes back before the next one
     if (!keep_open) break;
   }
   close("");
-  // Whatever the reader queued meanwhile gives its budget back.
-  while (true) {
-    auto leftover =
-        queue_->channel.try_receive([this](error_code, std::shared_ptr<queued_request> r) {
-          if (r) budget_.release(r->charged);
-        });
-    if (!leftover) break;
+}
+
+asio::awaitable<void> connection::write_loop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    error_code ec;
+    auto next =
+        co_await outbox_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    if (!next) {
+      close("");
+      break;
+    }
+    std::vector<uint8_t> response;
+    if (auto* deferred = std::get_if<deferred_response>(&*next)) {
+      try {
+        response = co_await std::move(deferred->finish);
+      } catch (const std::exception& e) {
+        spdlog::error("request from {} failed: {}", peer_, e.what());
+        close("");
+        break;
+      }
+    } else {
+      response = std::move(std::get<std::vector<uint8_t>>(*next));
+    }
+    if (closed_) break;
+    co_await asio::async_write(socket_, asio::buffer(response),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      close(ec.message());
+      break;
+    }
+    last_activity_ = std::chrono::steady_clock::now();
   }
 }
 
@@ -184,7 +236,7 @@ asio::awaitable<bool> connection::process(queued_request& request) {
   bool version_served = parsed->version_supported && served != nullptr &&
                         header.request_api_version >= served->min_version &&
                         header.request_api_version <= served->max_version;
-  std::vector<uint8_t> response;
+  outgoing answer;
   if (!version_served) {
     if (key != protocol::api_key::api_versions) {
       // Kafka answers nothing and closes: the client should have asked
@@ -194,7 +246,7 @@ asio::awaitable<bool> connection::process(queued_request& request) {
       co_return false;
     }
     // KIP-511: answer an ApiVersions too new for us in v0 with our range.
-    response = protocol::encode_unsupported_api_versions_frame(
+    answer = protocol::encode_unsupported_api_versions_frame(
         header.correlation_id, served->min_version, served->max_version);
   } else {
     request_context ctx{broker_, header,       header.request_api_version,
@@ -205,17 +257,16 @@ asio::awaitable<bool> connection::process(queued_request& request) {
       co_return false;
     }
     if (std::holds_alternative<no_response>(result)) co_return true;
-    response = std::move(std::get<std::vector<uint8_t>>(result));
+    if (auto* deferred = std::get_if<deferred_response>(&result)) {
+      answer = std::move(*deferred);
+    } else {
+      answer = std::move(std::get<std::vector<uint8_t>>(result));
+    }
   }
   error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(response),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    close(ec.message());
-    co_return false;
-  }
-  last_activity_ = std::chrono::steady_clock::now();
-  co_return true;
+  co_await outbox_->channel.async_send(error_code{}, std::optional<outgoing>(std::move(answer)),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
 }
 
 asio::awaitable<void> connection::idle_watchdog() {

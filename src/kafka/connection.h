@@ -2,12 +2,16 @@
 
 // connection: one client connection, on one shard.
 //
-// A reader coroutine reads frames ahead into a queue of at most
-// queued.max.requests; a processor answers them one at a time, in order (as
+// Three coroutines: a reader reads frames ahead into a queue of at most
+// queued.max.requests; a processor handles them one at a time, in order (as
 // Kafka does, so a pipelining client sees its requests applied in the order
-// it sent them). Request bytes are counted against a budget shared by all
-// connections: when it is spent, readers stop reading and TCP pushes back on
-// the clients, so a flood never grows memory without bound.
+// it sent them); a writer sends the answers in the same order. An answer may
+// be deferred (an acks=all write waiting for its fsync): the processor goes
+// on with the next request meanwhile, so one fsync can cover several
+// requests of the connection, and the writer waits for it before sending it
+// and anything after it. Request bytes are counted against a budget shared by
+// all connections: when it is spent, readers stop reading and TCP pushes back
+// on the clients, so a flood never grows memory without bound.
 //
 // A connection closes on a malformed frame or an unserved API (as Kafka
 // closes it), after connections.max.idle.ms without traffic, and on
@@ -45,7 +49,8 @@ class connection : public std::enable_shared_from_this<connection> {
              std::string listener_name, request_budget& budget);
   ~connection();
 
-  // Starts the reader, the processor and the idle watchdog on the socket's shard.
+  // Starts the reader, the processor, the writer and the idle watchdog on the
+  // socket's shard.
   void start();
   // Stops reading; the connection closes once its queued requests are answered.
   // Call on the connection's shard.
@@ -56,9 +61,11 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   struct queued_request;
   struct queue;
+  struct outbox;
 
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> process_loop();
+  boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(queued_request& request);
   void close(std::string_view why);
@@ -69,6 +76,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string peer_;
   request_budget& budget_;
   std::unique_ptr<queue> queue_;
+  std::unique_ptr<outbox> outbox_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
   bool stopping_ = false;

@@ -47,7 +47,10 @@ void wake_fetch_waits(const partition* p) {
 
 // Rewrites v2 batches as a message set of `magic` for an old client. Records
 // go out uncompressed: the codec of a batch may be one the old format lacks.
-base::result<std::vector<uint8_t>> down_convert(const base::shared_bytes& batches, int8_t magic) {
+// Decompressed records count against `limit`, the bytes the response may
+// still take, so a compressed batch cannot inflate a response without bound.
+base::result<std::vector<uint8_t>> down_convert(const base::shared_bytes& batches, int8_t magic,
+                                                size_t limit) {
   std::vector<protocol::legacy_record> records;
   protocol::batch_splitter splitter(batches, {.allow_partial_tail = true});
   std::vector<std::pair<protocol::batch_header, std::vector<protocol::record>>> decoded;
@@ -57,7 +60,7 @@ base::result<std::vector<uint8_t>> down_convert(const base::shared_bytes& batche
     if (!*next) break;
     const auto& batch = **next;
     if (batch.header().is_control()) continue;
-    auto recs = protocol::decode_records(batch, 256u << 20);
+    auto recs = protocol::decode_records(batch, limit);
     if (!recs) return base::fail(recs.error().message);
     decoded.emplace_back(batch.header(), std::move(*recs));
   }
@@ -81,8 +84,10 @@ struct fetch_state {
   protocol::fetch_response response;
   size_t bytes = 0;
   bool any_error = false;
-  // The partitions of the request, in order (nullptr when unknown).
+  // The partitions of the request, in order (nullptr when unknown), and the
+  // high watermark each had when it was read.
   std::vector<partition*> partitions;
+  std::vector<int64_t> read_at_watermark;
 };
 
 // Reads what each partition has into a fresh response.
@@ -92,8 +97,13 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
   state.bytes = 0;
   state.any_error = false;
   state.partitions.clear();
-  const size_t max_bytes = ctx.version >= 3 ? static_cast<size_t>(std::max(0, request.max_bytes))
-                                            : std::numeric_limits<size_t>::max();
+  state.read_at_watermark.clear();
+  // fetch.max.bytes bounds every response, whatever the request asks (and
+  // Fetch v0-2 asks no total at all).
+  const size_t broker_max = static_cast<size_t>(ctx.broker.config.fetch_max_bytes);
+  const size_t max_bytes =
+      ctx.version >= 3 ? std::min(broker_max, static_cast<size_t>(std::max(0, request.max_bytes)))
+                       : broker_max;
   for (const auto& topic : request.topics) {
     auto& topic_out = state.response.responses.emplace_back();
     topic_out.topic = topic.topic;
@@ -103,6 +113,7 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
       answer.aborted_transactions = std::vector<protocol::fetch_response::aborted_transaction>{};
       partition* p = image.find(topic.topic, wanted.partition);
       state.partitions.push_back(p);
+      state.read_at_watermark.push_back(p ? p->high_watermark() : -1);
       auto fail = [&](error_code code) {
         answer.error_code = static_cast<int16_t>(code);
         answer.high_watermark = -1;
@@ -118,6 +129,7 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
         continue;
       }
       const int64_t hw = p->high_watermark();
+      state.read_at_watermark.back() = hw;
       answer.high_watermark = hw;
       answer.last_stable_offset = hw;
       answer.log_start_offset = p->log->log_start_offset();
@@ -148,7 +160,7 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
       }
       if (ctx.version < first_batch_version) {
         int8_t magic = ctx.version >= first_magic1_version ? 1 : 0;
-        auto converted = down_convert(*data, magic);
+        auto converted = down_convert(*data, magic, std::max(max_bytes, data->size()));
         if (!converted) {
           fail(error_code::corrupt_message);
           continue;
@@ -163,14 +175,11 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
   }
 }
 
-// True when some partition has grown past where the request reads.
+// True when some partition has grown since it was read.
 bool any_grew(const fetch_state& state) {
-  size_t i = 0;
-  for (const auto& topic : state.request.topics) {
-    for (const auto& wanted : topic.partitions) {
-      const partition* p = state.partitions[i++];
-      if (p != nullptr && p->high_watermark() > wanted.fetch_offset) return true;
-    }
+  for (size_t i = 0; i < state.partitions.size(); ++i) {
+    const partition* p = state.partitions[i];
+    if (p != nullptr && p->high_watermark() > state.read_at_watermark[i]) return true;
   }
   return false;
 }
@@ -220,7 +229,9 @@ boost::asio::awaitable<handler_result> handle_fetch(request_context& ctx) {
     // Either the deadline passed (read once more, answer) or a partition grew.
   }
   state.response.session_id = 0;  // no incremental fetch sessions (KIP-227)
-  co_return encode_response(ctx, state.response);
+  // The records plus room for the headers of every partition.
+  const size_t size_hint = state.bytes + 256 + 64 * state.partitions.size();
+  co_return encode_response(ctx, state.response, size_hint);
 }
 
 }  // namespace sluice::kafka

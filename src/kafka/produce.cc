@@ -167,6 +167,12 @@ void snapshot_if_rolled(partition& p, int64_t log_end, std::shared_ptr<const met
 
 // On the owner shard: the idempotence checks, the append, the producer
 // state, and the wakeup of waiting fetches.
+// The sequence a producer's next batch starts at; sequences wrap at 2^31.
+int32_t next_sequence(const protocol::batch_header& batch) {
+  int64_t next = int64_t{batch.base_sequence} + batch.last_offset_delta + 1;
+  return static_cast<int32_t>(next % (int64_t{1} << 31));
+}
+
 // `durable_end` gets the log end offset the answer depends on.
 asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
                                       partition_answer& answer, int64_t& durable_end,
@@ -174,18 +180,30 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
                                       broker_services& broker) {
   const bool idempotent = records.headers.front().producer_id >= 0;
   if (idempotent) {
-    for (const auto& header : records.headers) {
-      auto check = p.producers.check(header);
-      using verdict = coordinator::sequence_check::verdict;
-      if (check.outcome == verdict::duplicate) {
-        // A retry of what is already written: the original offsets, once.
-        answer.base_offset = check.original.first_offset;
-        answer.log_start_offset = p.log->log_start_offset();
-        durable_end = check.original.last_offset + 1;
-        co_return;
-      }
-      if (check.outcome != verdict::accept) {
-        fail(answer, check.error(), check.message);
+    const auto& first = records.headers.front();
+    auto check = p.producers.check(first);
+    using verdict = coordinator::sequence_check::verdict;
+    if (check.outcome == verdict::duplicate) {
+      // A retry of what is already written: the original offsets, once.
+      answer.base_offset = check.original.first_offset;
+      answer.log_start_offset = p.log->log_start_offset();
+      durable_end = check.original.last_offset + 1;
+      co_return;
+    }
+    if (check.outcome != verdict::accept) {
+      fail(answer, check.error(), check.message);
+      co_return;
+    }
+    // Later batches of the same request are checked against the one before
+    // them, which the producer state does not hold yet.
+    for (size_t i = 1; i < records.headers.size(); ++i) {
+      const auto& before = records.headers[i - 1];
+      const auto& batch = records.headers[i];
+      if (batch.producer_id != before.producer_id ||
+          batch.producer_epoch != before.producer_epoch ||
+          batch.base_sequence != next_sequence(before)) {
+        fail(answer, error_code::out_of_order_sequence_number,
+             "batch " + std::to_string(i) + " does not follow the batch before it");
         co_return;
       }
     }
@@ -211,6 +229,38 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   answer.log_start_offset = p.log->log_start_offset();
   notify_appended(p, broker.shards);
   snapshot_if_rolled(p, appended->log_end_offset, std::move(image), broker);
+}
+
+// acks=all (while flush.on.acks.all): the answer goes out once the records
+// are on disk. The connection starts this only when every earlier answer has
+// gone out, and handles later requests meanwhile, so their appends often ride
+// on this fsync (partition_log::sync skips what an earlier one covered).
+asio::awaitable<std::vector<uint8_t>> answer_when_durable(
+    broker_services& broker,
+    // Keeps the partitions alive until their fsync is done.
+    [[maybe_unused]] std::shared_ptr<const metadata_image> image,
+    std::vector<std::pair<partition*, int64_t>> to_flush, protocol::produce_response response,
+    int16_t version, int32_t correlation_id) {
+  auto failures = co_await broker.shards.offload([&] {
+    std::vector<std::pair<partition*, storage::io_error>> failed;
+    for (auto& [p, end] : to_flush) {
+      auto done = p->log->sync(end);
+      if (!done) failed.emplace_back(p, done.error());
+    }
+    return failed;
+  });
+  for (auto& [p, error] : failures) {
+    spdlog::error("fsync of {}-{} failed: {}", p->tp.topic, p->tp.partition, error.message);
+    for (auto& topic_out : response.responses) {
+      if (topic_out.name != p->tp.topic) continue;
+      for (auto& answer : topic_out.partition_responses) {
+        if (answer.index == p->tp.partition) {
+          fail(answer, error_code::kafka_storage_error, error.message);
+        }
+      }
+    }
+  }
+  co_return protocol::encode_response_frame(response, version, correlation_id);
 }
 
 }  // namespace
@@ -257,30 +307,12 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
     }
   }
 
-  if (!to_flush.empty()) {
-    // One trip to the blocking pool for all of them; concurrent requests for
-    // a partition share its fsync (partition_log::sync).
-    auto flushed = co_await ctx.broker.shards.offload([&] {
-      std::vector<std::pair<partition*, storage::io_error>> failures;
-      for (auto& [p, end] : to_flush) {
-        auto done = p->log->sync(end);
-        if (!done) failures.emplace_back(p, done.error());
-      }
-      return failures;
-    });
-    for (auto& [p, error] : flushed) {
-      spdlog::error("fsync of {}-{} failed: {}", p->tp.topic, p->tp.partition, error.message);
-      for (auto& topic_out : response.responses) {
-        if (topic_out.name != p->tp.topic) continue;
-        for (auto& answer : topic_out.partition_responses) {
-          if (answer.index == p->tp.partition) {
-            fail(answer, error_code::kafka_storage_error, error.message);
-          }
-        }
-      }
-    }
-  }
   if (request.acks == 0) co_return no_response{};
+  if (!to_flush.empty()) {
+    co_return deferred_response{answer_when_durable(ctx.broker, std::move(image),
+                                                    std::move(to_flush), std::move(response),
+                                                    ctx.version, ctx.header.correlation_id)};
+  }
   co_return encode_response(ctx, response);
 }
 

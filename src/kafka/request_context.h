@@ -43,7 +43,15 @@ struct no_response {};
 struct close_connection {
   std::string reason;
 };
-using handler_result = std::variant<std::vector<uint8_t>, no_response, close_connection>;
+// An answer to send once `finish` completes (it is started only then, by the
+// connection's writer, after every earlier answer went out): an acks=all
+// write waiting for its fsync. The connection handles the next requests
+// meanwhile.
+struct deferred_response {
+  boost::asio::awaitable<std::vector<uint8_t>> finish;
+};
+using handler_result =
+    std::variant<std::vector<uint8_t>, no_response, close_connection, deferred_response>;
 
 // Decodes the request body or says why the connection must close.
 template <typename Request>
@@ -54,8 +62,10 @@ std::variant<Request, close_connection> decode_request(const request_context& ct
 }
 
 template <typename Response>
-std::vector<uint8_t> encode_response(const request_context& ctx, const Response& response) {
-  return protocol::encode_response_frame(response, ctx.version, ctx.header.correlation_id);
+std::vector<uint8_t> encode_response(const request_context& ctx, const Response& response,
+                                     size_t size_hint = 0) {
+  return protocol::encode_response_frame(response, ctx.version, ctx.header.correlation_id,
+                                         size_hint);
 }
 
 }  // namespace sluice::kafka

@@ -101,11 +101,13 @@ std::vector<uint8_t> encode_request_frame(const Request& request, int16_t versio
 void write_response_header(base::byte_writer& w, api_key key, int16_t version,
                            int32_t correlation_id);
 
-// A whole response frame, size prefix included.
+// A whole response frame, size prefix included. `size_hint`, when the caller
+// knows roughly how large the frame is (a Fetch response), saves the buffer
+// growing and copying step by step.
 template <typename Response>
 std::vector<uint8_t> encode_response_frame(const Response& response, int16_t version,
-                                           int32_t correlation_id) {
-  base::byte_writer w;
+                                           int32_t correlation_id, size_t size_hint = 0) {
+  base::byte_writer w(size_hint);
   w.write_int32(0);
   write_response_header(w, Response::api_key, version, correlation_id);
   response.encode(w, version);

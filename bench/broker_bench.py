@@ -1,0 +1,497 @@
+#!/usr/bin/python3
+"""Whole-system benchmark: Sluice against librdkafka's mock cluster.
+
+Starts a Sluice broker per --smp value (default 1; fresh data directory under
+/tmp, a free port) and bench/mock_cluster (librdkafka's in-memory mock broker,
+in a process of its own), then runs the same kafka_load commands, with the
+same client settings, against each: for 100-byte and 1 KiB values, 1 and 6
+partitions, acks=1 and acks=all,
+
+  produce  N records; records/s and MB/s              (--repeat times, median)
+  consume  N records; records/s and MB/s              (--repeat times, median)
+  latency  R records/s for D seconds; end-to-end p50/p99/p99.9/max
+
+and the broker's CPU per record from /proc/<pid>/stat (utime + stime of the
+whole broker process) around each run. Prints markdown tables with the ratios
+Sluice / mock and, with --out, writes them to a file (--json: every result).
+
+  /usr/bin/python3 bench/broker_bench.py [--build build/release] [--smp 1,2]
+      [--repeat 3] [--out FILE] [--json FILE] [--quick]
+
+The mock keeps only the last 5 MiB of each partition, so consume runs read a
+topic holding about 4 MB per partition, from both brokers, rewinding each
+partition to its first offset after its last record until N records are read
+(kafka_load consume). Sluice's topics are deleted after each run, so that no
+run writes behind the writeback of the ones before it. Every process started
+here is stopped by its PID at the end, whatever happens. About 2 minutes with
+the defaults on 2 cores, 3 with --smp 1,2.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Bytes of payload per partition of a consume topic: under the mock's 5 MiB
+# per partition with the batches' overhead.
+CONSUME_WINDOW_BYTES = 4_000_000
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cpu_ns(pid):
+    """utime + stime of every thread of `pid` so far, in ns."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc, name, grace=10.0):
+    """SIGTERM, then SIGKILL after `grace` seconds; by PID only."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        log(f"{name} (pid {proc.pid}) ignored SIGTERM for {grace:.0f} s: SIGKILL")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace)
+    except ProcessLookupError:
+        pass
+
+
+class Broker:
+    name = ""
+    pid = 0
+    bootstrap = ""
+
+    def create_topic(self, topic, partitions):
+        """True if kafka_load should create the topic itself (CreateTopics)."""
+        return True
+
+    def delete_topic(self, args, topic):
+        pass
+
+    def stop(self):
+        pass
+
+
+class Sluice(Broker):
+    def __init__(self, binary, smp, workdir):
+        self.name = f"sluice-smp{smp}"
+        self.data = tempfile.mkdtemp(prefix="sluice-data-", dir=workdir)
+        self.log_path = os.path.join(workdir, f"{self.name}.log")
+        self.proc = None
+        for attempt in range(5):
+            port = free_port()
+            self.bootstrap = f"127.0.0.1:{port}"
+            logf = open(self.log_path, "w")
+            self.proc = subprocess.Popen(
+                [binary, "broker",
+                 "--set", f"listeners=PLAINTEXT://{self.bootstrap}",
+                 "--set", f"log.dirs={self.data}",
+                 "--set", "num.partitions=1",
+                 "--smp", str(smp)],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+            logf.close()
+            self.pid = self.proc.pid
+            # Ready once it says so: a connect alone could reach another
+            # process that took the port meanwhile.
+            deadline = time.monotonic() + 20
+            started = False
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                with open(self.log_path) as f:
+                    text = f.read()
+                if "started with" in text:
+                    started = True
+                    break
+                time.sleep(0.05)
+            if started:
+                return
+            stop_process(self.proc, self.name)
+            log(f"{self.name}: did not start on {self.bootstrap} (attempt {attempt + 1}):\n"
+                + open(self.log_path).read()[-2000:])
+        raise RuntimeError(f"{self.name} would not start")
+
+    def delete_topic(self, args, topic):
+        # Deleting a run's records drops their dirty pages too: otherwise
+        # every run writes behind the writeback of the runs before it, and a
+        # run's result depends on its place in the matrix.
+        subprocess.run([args.kafka_load, "delete", "--bootstrap", self.bootstrap,
+                        "--topic", topic], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+
+    def stop(self):
+        stop_process(self.proc, self.name)
+
+
+class Mock(Broker):
+    def __init__(self, binary, workdir):
+        self.name = "mock"
+        self.log_path = os.path.join(workdir, "mock.log")
+        logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=logf, text=True, bufsize=1)
+        logf.close()
+        self.pid = self.proc.pid
+        self.bootstrap = self._read_line(30)
+        if not self.bootstrap:
+            self.stop()
+            raise RuntimeError("mock_cluster printed no bootstrap servers")
+
+    def _read_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                return self.proc.stdout.readline().strip()
+            if self.proc.poll() is not None:
+                return ""
+        return ""
+
+    def create_topic(self, topic, partitions):
+        # The mock in this librdkafka does not answer CreateTopics usefully
+        # (no controller): it creates topics through its own API.
+        self.proc.stdin.write(f"topic {topic} {partitions}\n")
+        self.proc.stdin.flush()
+        answer = self._read_line(10)
+        if answer != "ok":
+            raise RuntimeError(f"mock_cluster: topic {topic}: {answer!r}")
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # mock_cluster ends when stdin closes
+                self.proc.wait(timeout=10)
+            except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
+                pass
+        stop_process(self.proc, self.name)
+
+
+def dirty_kb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Dirty:"):
+                return int(line.split()[1])
+    return -1
+
+
+def run_load(args, broker, mode, topic, extra, create, timeout):
+    """Runs kafka_load once; returns its JSON line, with the broker's CPU."""
+    cmd = [args.kafka_load, mode, "--bootstrap", broker.bootstrap, "--topic", topic,
+           "--label", broker.name] + extra
+    if not create:
+        cmd.append("--no-create")
+    dirty = dirty_kb()
+    before = cpu_ns(broker.pid)
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"  {broker.name} {mode}: kafka_load ran past {timeout} s")
+        return None
+    after = cpu_ns(broker.pid)
+    human = [l for l in out.stderr.splitlines() if l.startswith(mode)]
+    noise = [l for l in out.stderr.splitlines() if not l.startswith(mode)]
+    for l in noise[-3:]:
+        log(f"    {l}")
+    log(f"  {human[-1] if human else broker.name + ' ' + mode + ': no result'}")
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return None
+    result = json.loads(lines[-1])
+    result["broker"] = broker.name
+    result["exit"] = out.returncode
+    result["broker_cpu_ns"] = after - before
+    result["dirty_kb_before"] = dirty
+    n = result.get("delivered") if mode == "produce" else result.get("consumed")
+    result["broker_cpu_ns_per_record"] = (after - before) / n if n else None
+    return result
+
+
+def median_result(runs):
+    """The run with the median records/s (the lower middle one of an even count)."""
+    runs = [r for r in runs if r]
+    if not runs:
+        return None
+    runs.sort(key=lambda r: r["records_per_s"])
+    chosen = dict(runs[(len(runs) - 1) // 2])
+    chosen["repeats"] = [round(r["records_per_s"]) for r in runs]
+    cpus = sorted(r["broker_cpu_ns_per_record"] for r in runs
+                  if r.get("broker_cpu_ns_per_record") is not None)
+    if cpus:
+        chosen["broker_cpu_ns_per_record"] = cpus[(len(cpus) - 1) // 2]
+    return chosen
+
+
+def run_matrix(args, brokers, prefix):
+    results = []
+    for size in args.sizes:
+        records = args.records_100 if size <= 100 else args.records_1k
+        for partitions in args.partitions:
+            for acks in args.acks:
+                config = dict(size=size, partitions=partitions, acks=acks)
+                log(f"== {size} B, {partitions} partition(s), acks={acks}")
+                base = ["--size", str(size), "--partitions", str(partitions), "--acks", acks]
+                window = max(1, CONSUME_WINDOW_BYTES // (size + 30))
+                t = f"{prefix}-s{size}-p{partitions}-a{acks}"
+                runs = {(b.name, m): [] for b in brokers for m in ("produce", "consume")}
+                for broker in brokers:
+                    # The records a consume run reads: about 4 MB a partition.
+                    create = broker.create_topic(f"{t}-consume", partitions)
+                    run_load(args, broker, "produce", f"{t}-consume",
+                             base + ["--records", str(window * partitions)], create, 120)
+                # Repetitions interleave the brokers, in turn first, so that
+                # each sees the same drift of a shared machine.
+                for rep in range(args.repeat):
+                    order = brokers if rep % 2 == 0 else list(reversed(brokers))
+                    for broker in order:
+                        topic = f"{t}-produce{rep}"
+                        create = broker.create_topic(topic, partitions)
+                        runs[(broker.name, "produce")].append(run_load(
+                            args, broker, "produce", topic,
+                            base + ["--records", str(records)], create, 300))
+                        broker.delete_topic(args, topic)
+                        runs[(broker.name, "consume")].append(run_load(
+                            args, broker, "consume", f"{t}-consume",
+                            ["--partitions", str(partitions), "--records", str(records),
+                             "--timeout", "120"], True, 300))
+                for broker in brokers:
+                    for mode in ("produce", "consume"):
+                        r = median_result(runs[(broker.name, mode)])
+                        if r:
+                            results.append({**r, **config})
+                    topic = f"{t}-latency"
+                    create = broker.create_topic(topic, partitions)
+                    r = run_load(args, broker, "latency", topic,
+                                 base + ["--rate", str(args.rate),
+                                         "--duration", str(args.duration),
+                                         "--warmup", str(args.warmup),
+                                         "--timeout", str(args.latency_drain)],
+                                 create, args.duration + args.latency_drain + 60)
+                    if r:
+                        results.append({**r, **config})
+                    broker.delete_topic(args, topic)
+                    broker.delete_topic(args, f"{t}-consume")
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+def find(results, broker, mode, size, partitions, acks):
+    for r in results:
+        if (r["broker"] == broker and r["mode"] == mode and r["size"] == size
+                and r["partitions"] == partitions and r["acks"] == acks):
+            return r
+    return None
+
+
+def size_label(size):
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} B"
+
+
+def fmt_rate(r):
+    if r is None:
+        return "failed"
+    complete = r.get("delivered", r.get("consumed")) == r["records"]
+    spread = ""
+    reps = r.get("repeats", [])
+    if len(reps) > 1 and r["records_per_s"] > 0:
+        half = (max(reps) - min(reps)) / 2 / r["records_per_s"]
+        spread = f" ±{100 * half:.0f}%"
+    return (f"{r['records_per_s'] / 1e3:,.0f} k/s{spread} ({r['mb_per_s']:.0f} MB/s)"
+            + ("" if complete else " incomplete"))
+
+
+def fmt_cpu(r):
+    if r is None or r.get("broker_cpu_ns_per_record") is None:
+        return "—"
+    return f"{r['broker_cpu_ns_per_record']:,.0f}"
+
+
+def ratio(a, b, key="records_per_s"):
+    if a is None or b is None or not b.get(key):
+        return None
+    return a[key] / b[key]
+
+
+def fmt_us(v):
+    if v >= 10_000:
+        return f"{v / 1000:,.0f} ms"
+    if v >= 1000:
+        return f"{v / 1000:.1f} ms"
+    return f"{v:.0f} µs"
+
+
+def fmt_latency(r):
+    if r is None:
+        return "failed", "—"
+    text = " / ".join(fmt_us(r[k]) for k in ("p50_us", "p99_us", "p999_us", "max_us"))
+    expected = r["produced"] - int(r["rate"] * r["warmup_s"])
+    if r["measured"] < expected:
+        text += f" (only {100 * r['measured'] / max(expected, 1):.0f}% arrived in time)"
+    return text, fmt_cpu(r)
+
+
+def report(args, results, sluices, started, finished):
+    lines = []
+    out = lines.append
+    mock = "mock"
+    out(f"Run {started:%Y-%m-%d %H:%M} – {finished:%H:%M} "
+        f"({(finished - started).total_seconds() / 60:.1f} min), "
+        f"{os.cpu_count()} cores, {platform.node()}.")
+    dirty = [r["dirty_kb_before"] for r in results if r.get("dirty_kb_before", -1) >= 0]
+    if dirty:
+        out(f"Dirty page cache at the start of a run (the whole machine's): "
+            f"{min(dirty) / 1024:,.0f} to {max(dirty) / 1024:,.0f} MiB. "
+            f"Produce and consume: median of {args.repeat} run(s), ± half the range.")
+    out("")
+    for sluice in sluices:
+        out(f"#### Throughput: {sluice} against the mock")
+        out("")
+        out("| value | partitions | acks | produce, Sluice | produce, mock | Sluice / mock "
+            "| consume, Sluice | consume, mock | Sluice / mock "
+            "| broker CPU ns/record, produce (Sluice / mock) "
+            "| broker CPU ns/record, consume (Sluice / mock) |")
+        out("|---|---|---|---|---|---|---|---|---|---|---|")
+        for size in args.sizes:
+            for p in args.partitions:
+                for acks in args.acks:
+                    target = 1.0 if acks == "1" else 0.8
+                    cells = [size_label(size), str(p), acks]
+                    cpu = []
+                    for mode in ("produce", "consume"):
+                        s = find(results, sluice, mode, size, p, acks)
+                        m = find(results, mock, mode, size, p, acks)
+                        q = ratio(s, m)
+                        mark = "" if q is None else (" ✓" if q >= target else " ✗")
+                        cells += [fmt_rate(s), fmt_rate(m),
+                                  "—" if q is None else f"**{q:.2f}**{mark}"]
+                        cpu.append(f"{fmt_cpu(s)} / {fmt_cpu(m)}")
+                    out("| " + " | ".join(cells + cpu) + " |")
+        out("")
+        out(f"Targets: Sluice / mock ≥ 1.0 at acks=1, ≥ 0.8 at acks=all (✓ met, ✗ missed).")
+        out("")
+        out(f"#### End-to-end latency at {args.rate:,} records/s: {sluice} against the mock")
+        out("")
+        out("| value | partitions | acks | Sluice p50 / p99 / p99.9 / max | p99 ≤ 1 ms "
+            "| mock p50 / p99 / p99.9 / max | broker CPU ns/record (Sluice / mock) |")
+        out("|---|---|---|---|---|---|---|")
+        for size in args.sizes:
+            for p in args.partitions:
+                for acks in args.acks:
+                    s = find(results, sluice, "latency", size, p, acks)
+                    m = find(results, mock, "latency", size, p, acks)
+                    st, scpu = fmt_latency(s)
+                    mt, mcpu = fmt_latency(m)
+                    met = "—" if s is None else ("✓" if s["p99_us"] <= 1000 else "✗")
+                    out(f"| {size_label(size)} | {p} | {acks} | {st} | {met} | {mt} "
+                        f"| {scpu} / {mcpu} |")
+        out("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--smp", default="1",
+                    help="comma-separated shard counts, one Sluice broker each (default 1)")
+    ap.add_argument("--sizes", default="100,1024")
+    ap.add_argument("--partitions", default="1,6")
+    ap.add_argument("--acks", default="1,all")
+    ap.add_argument("--records-100", type=int, default=500_000,
+                    help="records per produce / consume run of values up to 100 B")
+    ap.add_argument("--records-1k", type=int, default=200_000,
+                    help="records per produce / consume run of larger values")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="produce and consume runs per broker and configuration; "
+                    "the tables show the median (default 3)")
+    ap.add_argument("--rate", type=int, default=50_000, help="latency runs: records/s")
+    ap.add_argument("--duration", type=float, default=4.0, help="latency runs: seconds")
+    ap.add_argument("--warmup", type=float, default=1.0,
+                    help="latency runs: seconds at the start left out of the histogram")
+    ap.add_argument("--latency-drain", type=int, default=3,
+                    help="latency runs: seconds to wait for the last records")
+    ap.add_argument("--quick", action="store_true", help="a tenth of the records, 2 s latency")
+    ap.add_argument("--out", help="also write the markdown tables here")
+    ap.add_argument("--json", help="write every kafka_load result (one JSON a line) here")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = ap.parse_args()
+    args.sizes = [int(x) for x in args.sizes.split(",")]
+    args.partitions = [int(x) for x in args.partitions.split(",")]
+    args.acks = args.acks.split(",")
+    if args.quick:
+        args.records_100 //= 10
+        args.records_1k //= 10
+        args.repeat = 1
+        args.duration = 2.0
+        args.warmup = 0.5
+    args.kafka_load = os.path.join(args.build, "bench", "kafka_load")
+    mock_binary = os.path.join(args.build, "bench", "mock_cluster")
+    sluice_binary = os.path.join(args.build, "src", "app", "sluice")
+    for b in (args.kafka_load, mock_binary, sluice_binary):
+        if not os.access(b, os.X_OK):
+            sys.exit(f"broker_bench: {b} is missing: build it first (make bench-broker)")
+
+    workdir = tempfile.mkdtemp(prefix="sluice-broker-bench-")
+    brokers = []
+    started = datetime.datetime.now()
+    # A prefix of its own for this run's topics.
+    prefix = f"bench{os.getpid()}"
+    try:
+        for smp in args.smp.split(","):
+            brokers.append(Sluice(sluice_binary, int(smp), workdir))
+        brokers.append(Mock(mock_binary, workdir))
+        for b in brokers:
+            log(f"{b.name}: pid {b.pid}, {b.bootstrap}")
+        results = run_matrix(args, brokers, prefix)
+        for b in brokers:
+            if b.proc.poll() is not None:
+                log(f"{b.name} exited with {b.proc.returncode} during the run")
+    finally:
+        for b in brokers:
+            b.stop()
+        if args.keep:
+            log(f"scratch directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    finished = datetime.datetime.now()
+
+    if args.json:
+        with open(args.json, "w") as f:
+            for r in results:
+                f.write(json.dumps(r) + "\n")
+    table = report(args, results, [b.name for b in brokers if b.name != "mock"], started,
+                   finished)
+    print(table)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
