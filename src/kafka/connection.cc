@@ -67,6 +67,7 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
       socket_(std::move(socket)),
       listener_name_(std::move(listener_name)),
       budget_(budget),
+      idle_timer_(socket_.get_executor()),
       last_activity_(std::chrono::steady_clock::now()) {
   error_code ec;
   auto remote = socket_.remote_endpoint(ec);
@@ -115,6 +116,7 @@ void connection::close(std::string_view why) {
   queue_->channel.close();
   outbox_->channel.cancel();
   outbox_->channel.close();
+  idle_timer_.cancel();
 }
 
 asio::awaitable<void> connection::read_loop() {
@@ -273,19 +275,17 @@ asio::awaitable<void> connection::idle_watchdog() {
   auto self = shared_from_this();
   const auto idle = std::chrono::milliseconds(broker_.config.connections_max_idle_ms);
   if (idle.count() <= 0) co_return;
-  asio::steady_timer timer(socket_.get_executor());
   while (!closed_) {
     auto deadline = last_activity_ + idle;
     if (std::chrono::steady_clock::now() >= deadline) {
       close("idle for connections.max.idle.ms");
       break;
     }
-    // Look again at the deadline, or sooner so a closed connection's
-    // watchdog does not linger.
-    timer.expires_at(
-        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+    // close() cancels the wait, so a closed connection (and the requests
+    // still queued in it, with their budget) goes at once.
+    idle_timer_.expires_at(deadline);
     error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await idle_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -77,6 +78,7 @@ class connection : public std::enable_shared_from_this<connection> {
   request_budget& budget_;
   std::unique_ptr<queue> queue_;
   std::unique_ptr<outbox> outbox_;
+  boost::asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
   bool stopping_ = false;
