@@ -5,6 +5,9 @@ BUILD        ?= build
 JOBS         ?= $(shell nproc)
 CMAKE_FLAGS  ?=
 FUZZ_SECONDS ?= 30
+# The integration tests `make asan` also runs, against the instrumented
+# broker: the ones that stress connections, restarts and bad input.
+ASAN_INTEGRATION ?= -R 'integration\.(confluent_kafka|hostile|review_regressions|restart|broker_behaviour|broker_configs)'
 
 RELEASE_DIR := $(BUILD)/release
 DEBUG_DIR   := $(BUILD)/debug
@@ -36,11 +39,13 @@ run: build
 test: build
 	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
 
-# Unit tests built and run under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Unit tests, and the broker under a few integration tests, built and run
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ctest --test-dir $(ASAN_DIR) --output-on-failure -L unit -j $(JOBS)
+	@ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) $(ASAN_INTEGRATION)
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS,
 # seeded with the golden frames captured from real clients.

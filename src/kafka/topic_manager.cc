@@ -148,6 +148,24 @@ struct topic_manager::state {
     publish(std::move(next));
   }
 
+  // Changes a topic's durable record with `change`, then its image, keeping
+  // its partitions. Under change_mu.
+  template <typename Change>
+  admin_result<void> change_topic(const topic_info& topic, Change change) {
+    auto record = record_of(topic.name);
+    if (!record) {
+      return refuse(protocol::error_code::unknown_topic_or_partition,
+                    "This server does not host this topic-partition.");
+    }
+    change(*record);
+    auto stored = store->put_topic(*record);
+    if (!stored) return storage_failure(stored.error());
+    auto rebuilt = build_topic(*record, &topic);
+    if (!rebuilt) return storage_failure(rebuilt.error());
+    publish_topic(topic.name, std::move(*rebuilt));
+    return {};
+  }
+
   std::optional<cluster::topic_record> record_of(const std::string& name) const {
     for (auto& record : store->topics()) {
       if (record.name == name) return record;
@@ -320,19 +338,10 @@ admin_result<void> topic_manager::create_partitions(const std::string& name, int
                       std::to_string(new_total) + ".");
   }
   if (validate_only) return {};
-  auto record = s.record_of(name);
-  if (!record) {
-    return refuse(protocol::error_code::unknown_topic_or_partition,
-                  "This server does not host this topic-partition.");
-  }
-  record->partition_count = new_total;
-  auto stored = s.store->put_topic(*record);
-  if (!stored) return storage_failure(stored.error());
-  auto rebuilt = s.build_topic(*record, topic);
-  if (!rebuilt) return storage_failure(rebuilt.error());
-  s.publish_topic(name, std::move(*rebuilt));
-  spdlog::info("topic {} now has {} partitions", name, new_total);
-  return {};
+  auto changed = s.change_topic(
+      *topic, [new_total](cluster::topic_record& record) { record.partition_count = new_total; });
+  if (changed) spdlog::info("topic {} now has {} partitions", name, new_total);
+  return changed;
 }
 
 admin_result<void> topic_manager::set_topic_configs(const std::string& name,
@@ -351,18 +360,8 @@ admin_result<void> topic_manager::set_topic_configs(const std::string& name,
                   "This server does not host this topic-partition.");
   }
   if (validate_only) return {};
-  auto record = s.record_of(name);
-  if (!record) {
-    return refuse(protocol::error_code::unknown_topic_or_partition,
-                  "This server does not host this topic-partition.");
-  }
-  record->configs = configs;
-  auto stored = s.store->put_topic(*record);
-  if (!stored) return storage_failure(stored.error());
-  auto rebuilt = s.build_topic(*record, topic);
-  if (!rebuilt) return storage_failure(rebuilt.error());
-  s.publish_topic(name, std::move(*rebuilt));
-  return {};
+  return s.change_topic(*topic,
+                        [&configs](cluster::topic_record& record) { record.configs = configs; });
 }
 
 admin_result<void> topic_manager::set_broker_configs(const std::string& scope,
