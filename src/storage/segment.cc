@@ -66,10 +66,15 @@ class header_walker {
   // with EBADMSG when the header is not one or the batch crosses `end`.
   io_result<std::optional<batch_extent>> next() {
     if (position_ >= end_) return std::optional<batch_extent>{};
-    std::array<uint8_t, layout::header_size> header;
-    auto n = log_.read_at(position_, header);
-    if (!n) return base::unexpected(n.error());
-    auto extent = *n == header.size() ? decode_extent(header) : std::nullopt;
+    if (position_ < buffer_start_ || position_ + layout::header_size > buffer_start_ + buffered_) {
+      auto filled = fill();
+      if (!filled) return base::unexpected(filled.error());
+    }
+    std::optional<batch_extent> extent;
+    if (position_ + layout::header_size <= buffer_start_ + buffered_) {
+      extent = decode_extent(std::span<const uint8_t, layout::header_size>(
+          buffer_.data() + (position_ - buffer_start_), layout::header_size));
+    }
     if (!extent || extent->size > end_ - position_) {
       return base::unexpected(corrupt_log(path_, position_));
     }
@@ -78,10 +83,25 @@ class header_walker {
   }
 
  private:
+  // Reads ahead from position(): small batches lie back to back, so one read
+  // serves the headers of many (a tail Fetch of small batches walks up to
+  // index.interval.bytes of them).
+  io_result<void> fill() {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), end_ - position_));
+    auto n = log_.read_at(position_, std::span<uint8_t>(buffer_.data(), want));
+    if (!n) return base::unexpected(n.error());
+    buffer_start_ = position_;
+    buffered_ = *n;
+    return {};
+  }
+
   file& log_;
   const std::string& path_;
   uint64_t position_;
   uint64_t end_;
+  std::array<uint8_t, 4096> buffer_;
+  uint64_t buffer_start_ = 0;
+  size_t buffered_ = 0;
 };
 
 // The end of a segment, and what decides its next index entries.
