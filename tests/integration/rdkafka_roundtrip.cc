@@ -79,9 +79,9 @@ void produce(RdKafka::Producer& producer, delivery_log& dr, error_log& errors,
     std::string v = value_of(tag, i);
     std::string k = key_of(i);
     for (int attempt = 0;; ++attempt) {
-      RdKafka::ErrorCode rc = producer.produce(
-          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, v.data(), v.size(),
-          k.data(), k.size(), 0, nullptr);
+      RdKafka::ErrorCode rc =
+          producer.produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                           v.data(), v.size(), k.data(), k.size(), 0, nullptr);
       if (rc == RdKafka::ERR_NO_ERROR) break;
       if (rc != RdKafka::ERR__QUEUE_FULL || attempt > 1000)
         fail("produce: " + RdKafka::err2str(rc));
@@ -110,7 +110,8 @@ std::vector<int32_t> partitions_of(RdKafka::Handle& handle, const std::string& t
   std::vector<int32_t> parts;
   for (const auto* tm : *md->topics()) {
     if (tm->topic() != topic) continue;
-    if (tm->err() != RdKafka::ERR_NO_ERROR) fail("metadata of topic: " + RdKafka::err2str(tm->err()));
+    if (tm->err() != RdKafka::ERR_NO_ERROR)
+      fail("metadata of topic: " + RdKafka::err2str(tm->err()));
     for (const auto* pm : *tm->partitions()) parts.push_back(pm->id());
   }
   if (parts.empty()) fail("topic " + topic + " has no partitions in the metadata");
@@ -166,8 +167,9 @@ void expect_values(const std::vector<std::pair<int32_t, std::string>>& got, cons
   for (int i = first; i < first + count; ++i) want.insert(value_of(tag, i));
   std::set<std::string> seen;
   for (const auto& [part, value] : got) {
-    if (!want.count(value)) fail(std::string(what) + ": unexpected message in partition " +
-                                 std::to_string(part) + ": " + value.substr(0, 40));
+    if (!want.count(value))
+      fail(std::string(what) + ": unexpected message in partition " + std::to_string(part) + ": " +
+           value.substr(0, 40));
     if (!seen.insert(value).second) fail(std::string(what) + ": duplicate " + value.substr(0, 40));
   }
 }
@@ -196,9 +198,11 @@ int main(int argc, char** argv) {
   set(*pconf, "linger.ms", "5");
   set(*pconf, "message.timeout.ms", "30000");
   std::string err;
-  if (pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&dr), err) != RdKafka::Conf::CONF_OK)
+  if (pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&dr), err) !=
+      RdKafka::Conf::CONF_OK)
     fail("dr_cb: " + err);
-  if (pconf->set("event_cb", static_cast<RdKafka::EventCb*>(&errors), err) != RdKafka::Conf::CONF_OK)
+  if (pconf->set("event_cb", static_cast<RdKafka::EventCb*>(&errors), err) !=
+      RdKafka::Conf::CONF_OK)
     fail("event_cb: " + err);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
   if (!producer) fail("Producer::create: " + err);
