@@ -62,13 +62,16 @@ struct connection::outbox {
 };
 
 connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
-                       std::string listener_name, request_budget& budget)
+                       std::string listener_name, request_budget& budget,
+                       std::atomic<int>& open_count)
     : broker_(broker),
       socket_(std::move(socket)),
       listener_name_(std::move(listener_name)),
       budget_(budget),
+      open_count_(open_count),
       idle_timer_(socket_.get_executor()),
       last_activity_(std::chrono::steady_clock::now()) {
+  open_count_.fetch_add(1);
   error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -81,7 +84,7 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
   outbox_ = std::make_unique<outbox>(socket_.get_executor(), capacity);
 }
 
-connection::~connection() = default;
+connection::~connection() { open_count_.fetch_sub(1); }
 
 void connection::start() {
   auto self = shared_from_this();

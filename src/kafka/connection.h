@@ -46,8 +46,9 @@ class request_budget {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
+  // `open_count` counts the live connections (max.connections).
   connection(broker_services& broker, boost::asio::ip::tcp::socket socket,
-             std::string listener_name, request_budget& budget);
+             std::string listener_name, request_budget& budget, std::atomic<int>& open_count);
   ~connection();
 
   // Starts the reader, the processor, the writer and the idle watchdog on the
@@ -76,6 +77,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string listener_name_;
   std::string peer_;
   request_budget& budget_;
+  std::atomic<int>& open_count_;
   std::unique_ptr<queue> queue_;
   std::unique_ptr<outbox> outbox_;
   boost::asio::steady_timer idle_timer_;

@@ -42,10 +42,13 @@ int64_t request_memory_limit(const cluster::broker_config& config) {
 
 struct server::state {
   cluster::broker_config config;
+  // Declared before the shards: connections still parked in a shard's
+  // io_context when it is destroyed give their budget and count back here.
+  request_budget budget;
+  std::atomic<int> open_count{0};
   shard_set shards;
   std::unique_ptr<topic_manager> topics;
   std::unique_ptr<broker_services> services;
-  request_budget budget;
   std::vector<cluster::endpoint> bound;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // on shard 0
   // Each shard's connections, touched only on that shard.
@@ -55,12 +58,20 @@ struct server::state {
 
   state(cluster::broker_config c, unsigned shard_count)
       : config(std::move(c)),
-        shards(shard_count, blocking_threads),
         budget(request_memory_limit(config)),
+        shards(shard_count, blocking_threads),
         connections(shard_count) {}
 
   void adopt(shard_id shard, tcp::socket socket, const std::string& listener) {
-    auto c = std::make_shared<connection>(*services, std::move(socket), listener, budget);
+    // max.connections: past it a new connection is closed at once (Kafka
+    // stops accepting instead; either way the client retries).
+    if (open_count.load() >= config.max_connections) {
+      spdlog::warn("closing a new connection on {}: max.connections={} are open", listener,
+                   config.max_connections);
+      return;  // the socket closes here
+    }
+    auto c =
+        std::make_shared<connection>(*services, std::move(socket), listener, budget, open_count);
     auto& list = connections[shard];
     std::erase_if(list, [](const std::weak_ptr<connection>& w) { return w.expired(); });
     list.push_back(c);

@@ -801,6 +801,52 @@ class IdleConnectionTest(unittest.TestCase):
             self.assertGreaterEqual(corr, 10)
 
 
+class MaxConnectionsTest(unittest.TestCase):
+    """max.connections: connections past the limit are closed at once; once
+    some close, new ones are served again."""
+
+    LIMIT = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = harness.Broker(name="maxconn",
+                                    settings={"max.connections": str(cls.LIMIT)}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+
+    def served(self, s, corr):
+        try:
+            s.sendall(request(API_VERSIONS, 0, corr))
+            got, err, _apis = parse_api_versions_v0(recv_frame(s))
+            return (got, err) == (corr, 0)
+        except (OSError, AssertionError):
+            return False
+
+    def test_connections_past_the_limit_are_closed(self):
+        held = [connect(self.broker.port) for _ in range(self.LIMIT)]
+        try:
+            for i, s in enumerate(held):
+                self.assertTrue(self.served(s, i + 1), "connection %d within the limit" % i)
+            with connect(self.broker.port) as extra:
+                self.assertEqual(expect_closed(extra, timeout=15), b"")
+            held.pop().close()
+            # The slot frees once the broker has seen the close: bounded retries.
+            deadline = time.monotonic() + 15
+            ok = False
+            while not ok and time.monotonic() < deadline:
+                with connect(self.broker.port) as again:
+                    ok = self.served(again, 99)
+                if not ok:
+                    time.sleep(0.2)
+            self.assertTrue(ok, "a freed slot was never given to a new connection")
+        finally:
+            for s in held:
+                s.close()
+        self.assertTrue(self.broker.alive())
+
+
 # --- 8. restart keeps topic configs and ids ---------------------------------------------
 
 class RestartConfigTest(unittest.TestCase):
