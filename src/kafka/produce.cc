@@ -273,8 +273,8 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
   const bool acks_valid = request.acks == 0 || request.acks == 1 || request.acks == -1;
   auto image = ctx.broker.topics.image();
   protocol::produce_response response;
-  // Partitions appended with acks=all that must be durable before the answer.
-  // with the log end offset each must reach.
+  // Partitions appended with acks=all, and the log end offset each must
+  // have on disk before the answer goes out.
   std::vector<std::pair<partition*, int64_t>> to_flush;
   for (auto& topic_data : request.topic_data) {
     auto& topic_out = response.responses.emplace_back();
