@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package Sluice needs to build and test. Idempotent: it only
-# calls apt when something is missing, so `make` targets can run it every time.
+# Installs every Debian package Sluice needs to build and test, and the npm
+# packages of its JavaScript tests. Idempotent: it only calls apt or npm when
+# something is missing, so `make` targets can run it every time.
 set -euo pipefail
 
 packages=(
@@ -23,13 +24,19 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# kafkajs, pinned by tests/golden/package-lock.json, for the golden-frame
+# capture and the integration tests.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -f "$repo/tests/golden/node_modules/kafkajs/package.json" ]; then
+  echo "install-deps: installing kafkajs (npm ci in tests/golden)"
+  (cd "$repo/tests/golden" && npm ci --no-audit --no-fund --loglevel=error)
+fi
