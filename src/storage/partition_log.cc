@@ -140,6 +140,9 @@ struct partition_log::state {
   std::map<int64_t, std::shared_ptr<segment>> segments;  // by base offset; never empty
   int64_t log_start_offset = 0;
   int64_t recovery_point = 0;
+  // Counts truncations, so that sync() can tell whether the offsets it
+  // fsynced are still the ones in the log when it raises the recovery point.
+  uint64_t truncations = 0;
   leader_epoch_cache epochs;
   // The lowest log end a truncation left since take_truncation_point().
   int64_t lowest_truncation = no_limit;
@@ -152,6 +155,9 @@ struct partition_log::state {
   // truncation, retention, the cleaner's swap); it orders them, and an fsync
   // happens under it alone, so reads go on during one.
   std::mutex writer_mu;
+  // One sync() fsync at a time; the callers behind it usually find their
+  // records covered by it.
+  std::mutex sync_mu;
   // The rest is the writer's, under writer_mu.
   int64_t unflushed_records = 0;
   int64_t first_unflushed_ms = -1;
@@ -404,28 +410,38 @@ io_result<void> partition_log::flush() {
 
 io_result<void> partition_log::sync(int64_t end) {
   state& s = *state_;
-  {
+  auto covered = [&] {
     std::shared_lock lock(s.mu);
-    if (s.recovery_point >= end) return {};
-  }
-  std::lock_guard writer(s.writer_mu);
-  auto usable = s.check_usable();
-  if (!usable) return usable;
+    return s.recovery_point >= end;
+  };
+  if (covered()) return {};
+  std::lock_guard syncer(s.sync_mu);
+  if (covered()) return {};
   std::shared_ptr<segment> seg;
   int64_t log_end = 0;
+  uint64_t truncations = 0;
   {
+    std::lock_guard writer(s.writer_mu);
+    auto usable = s.check_usable();
+    if (!usable) return usable;
     std::shared_lock lock(s.mu);
-    // Whoever held the writer lock before us may have synced past `end`.
-    if (s.recovery_point >= end) return {};
     seg = s.active();
     log_end = seg->next_offset();
+    truncations = s.truncations;
   }
-  auto synced = seg->flush_log();
-  if (!synced) return s.fail(synced.error());
+  // The fdatasync runs without the writer lock, so appends (on a broker
+  // shard) go on meanwhile; it makes at least everything below `log_end`
+  // durable. Whatever a failed write left past the segment's tail is cut by
+  // the next append or by recovery (the last segment is always scanned).
+  // A roll meanwhile flushed this segment whole itself.
+  auto synced = seg->log_file().sync();
+  if (!synced) {
+    std::lock_guard writer(s.writer_mu);
+    return s.fail(synced.error());
+  }
   std::unique_lock lock(s.mu);
-  s.recovery_point = std::max(s.recovery_point, log_end);
-  s.unflushed_records = 0;
-  s.first_unflushed_ms = -1;
+  // A truncation meanwhile may have replaced the offsets this fsync covered.
+  if (s.truncations == truncations) s.recovery_point = std::max(s.recovery_point, log_end);
   return {};
 }
 
@@ -643,6 +659,7 @@ io_result<void> partition_log::truncate_to(int64_t offset) {
   if (start_afresh) s.log_start_offset = offset;
   s.lowest_truncation = std::min(s.lowest_truncation, s.log_end());
   s.recovery_point = std::min(s.recovery_point, s.log_end());
+  ++s.truncations;
   if (s.active()->empty()) s.active_since_ms = -1;
   return s.epochs.truncate_from_end(s.log_end());
 }

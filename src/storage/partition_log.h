@@ -130,8 +130,9 @@ class partition_log {
   // Makes the records below `end` durable the way append(sync) does: one
   // fsync of the active segment's .log (its indexes are rebuilt by recovery
   // and synced when it rolls), and none at all when an earlier call already
-  // covered `end`. Callers waiting at once share one fsync: the broker's
-  // acks=all path. After a failed fsync the log goes offline, as for flush().
+  // covered `end`. Callers waiting at once share one fsync, and appends are
+  // not held up by it: the broker's acks=all path. After a failed fsync the
+  // log goes offline, as for flush().
   io_result<void> sync(int64_t end);
   // Flushes when flush.ms has passed since the oldest unflushed append.
   io_result<void> flush_if_due();
