@@ -3,6 +3,11 @@
 // byte_writer: appends big-endian integers, varints and raw bytes to a growing
 // buffer. Lengths that are only known later (frame sizes, batch lengths) are
 // written as placeholders and patched with put_int32_at().
+//
+// A writer may splice instead of copy: with enable_splicing(), byte strings of
+// at least the given size passed to splice() are kept by reference at their
+// place in the output (a Fetch response's records), and the output is the
+// buffer with those strings inserted, sent as several buffers at once.
 
 #include <cstdint>
 #include <cstring>
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "base/endian.h"
+#include "base/shared_bytes.h"
 #include "base/varint.h"
 
 namespace sluice::base {
@@ -20,9 +26,27 @@ class byte_writer {
   byte_writer() = default;
   explicit byte_writer(size_t reserve) { buffer_.reserve(reserve); }
 
-  size_t size() const { return buffer_.size(); }
+  // A byte string kept by reference: it goes right after buffer()[0, at).
+  struct splice_point {
+    size_t at;
+    shared_bytes bytes;
+  };
+
+  // Bytes written, spliced ones included.
+  size_t size() const { return buffer_.size() + spliced_bytes_; }
   const std::vector<uint8_t>& buffer() const { return buffer_; }
   std::vector<uint8_t> take() { return std::move(buffer_); }
+
+  void enable_splicing(size_t min_bytes) { splice_min_bytes_ = min_bytes; }
+  // Keeps `bytes` by reference when splicing is on and they are large
+  // enough; false when the caller must copy them instead.
+  bool splice(const shared_bytes& bytes) {
+    if (splice_min_bytes_ == 0 || bytes.size() < splice_min_bytes_) return false;
+    splices_.push_back({buffer_.size(), bytes});
+    spliced_bytes_ += bytes.size();
+    return true;
+  }
+  std::vector<splice_point> take_splices() { return std::move(splices_); }
   void reserve(size_t n) { buffer_.reserve(n); }
 
   void write_int8(int8_t v) { buffer_.push_back(static_cast<uint8_t>(v)); }
@@ -72,6 +96,9 @@ class byte_writer {
   }
 
   std::vector<uint8_t> buffer_;
+  size_t splice_min_bytes_ = 0;  // 0: splicing off
+  std::vector<splice_point> splices_;
+  size_t spliced_bytes_ = 0;
 };
 
 }  // namespace sluice::base

@@ -55,7 +55,23 @@ struct connection::queue {
 
 // The answers on their way to the writer, in request order; nullopt marks the
 // end: everything is answered and the connection may close.
-using outgoing = std::variant<std::vector<uint8_t>, deferred_response>;
+using outgoing = std::variant<std::vector<uint8_t>, protocol::gathered_frame, deferred_response>;
+
+// The buffers of a gathered frame in wire order: the frame's own bytes cut at
+// each splice, the spliced bytes in between.
+std::vector<asio::const_buffer> wire_buffers(const protocol::gathered_frame& frame) {
+  std::vector<asio::const_buffer> out;
+  out.reserve(2 * frame.splices.size() + 1);
+  size_t from = 0;
+  for (const auto& splice : frame.splices) {
+    if (splice.at > from) out.emplace_back(frame.bytes.data() + from, splice.at - from);
+    out.emplace_back(splice.bytes.data(), splice.bytes.size());
+    from = splice.at;
+  }
+  if (frame.bytes.size() > from)
+    out.emplace_back(frame.bytes.data() + from, frame.bytes.size() - from);
+  return out;
+}
 struct connection::outbox {
   explicit outbox(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
   asio::experimental::channel<void(error_code, std::optional<outgoing>)> channel;
@@ -206,21 +222,23 @@ asio::awaitable<void> connection::write_loop() {
       close("");
       break;
     }
-    std::vector<uint8_t> response;
     if (auto* deferred = std::get_if<deferred_response>(&*next)) {
       try {
-        response = co_await std::move(deferred->finish);
+        *next = co_await std::move(deferred->finish);
       } catch (const std::exception& e) {
         spdlog::error("request from {} failed: {}", peer_, e.what());
         close("");
         break;
       }
-    } else {
-      response = std::move(std::get<std::vector<uint8_t>>(*next));
     }
     if (closed_) break;
-    co_await asio::async_write(socket_, asio::buffer(response),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    if (auto* gathered = std::get_if<protocol::gathered_frame>(&*next)) {
+      co_await asio::async_write(socket_, wire_buffers(*gathered),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket_, asio::buffer(std::get<std::vector<uint8_t>>(*next)),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) {
       close(ec.message());
       break;
@@ -264,6 +282,8 @@ asio::awaitable<bool> connection::process(queued_request& request) {
     if (std::holds_alternative<no_response>(result)) co_return true;
     if (auto* deferred = std::get_if<deferred_response>(&result)) {
       answer = std::move(*deferred);
+    } else if (auto* gathered = std::get_if<protocol::gathered_frame>(&result)) {
+      answer = std::move(*gathered);
     } else {
       answer = std::move(std::get<std::vector<uint8_t>>(result));
     }

@@ -25,6 +25,9 @@ using clock = std::chrono::steady_clock;
 
 // Fetch v4 brought record batches; earlier versions read message sets.
 constexpr int16_t first_batch_version = 4;
+// Records at least this large are sent from their own buffers (a gathering
+// write) rather than copied into the response.
+constexpr size_t min_spliced_records = 4096;
 // Fetch v2 and v3 read magic-1 messages (with timestamps), v0 and v1 magic 0.
 constexpr int16_t first_magic1_version = 2;
 
@@ -229,9 +232,10 @@ boost::asio::awaitable<handler_result> handle_fetch(request_context& ctx) {
     // Either the deadline passed (read once more, answer) or a partition grew.
   }
   state.response.session_id = 0;  // no incremental fetch sessions (KIP-227)
-  // The records plus room for the headers of every partition.
-  const size_t size_hint = state.bytes + 256 + 64 * state.partitions.size();
-  co_return encode_response(ctx, state.response, size_hint);
+  // The records go out from the buffers they were read into, not copied into
+  // the response; only small ones are cheaper to copy than to send apart.
+  co_return protocol::encode_gathered_response_frame(
+      state.response, ctx.version, ctx.header.correlation_id, min_spliced_records);
 }
 
 }  // namespace sluice::kafka

@@ -50,8 +50,8 @@ struct close_connection {
 struct deferred_response {
   boost::asio::awaitable<std::vector<uint8_t>> finish;
 };
-using handler_result =
-    std::variant<std::vector<uint8_t>, no_response, close_connection, deferred_response>;
+using handler_result = std::variant<std::vector<uint8_t>, protocol::gathered_frame, no_response,
+                                    close_connection, deferred_response>;
 
 // Decodes the request body or says why the connection must close.
 template <typename Request>

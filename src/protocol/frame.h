@@ -115,6 +115,29 @@ std::vector<uint8_t> encode_response_frame(const Response& response, int16_t ver
   return w.take();
 }
 
+// A response frame whose large byte strings (a Fetch response's records) are
+// referenced, not copied: on the wire it is `bytes` with each splice's bytes
+// inserted at its place, written with one gathering write.
+struct gathered_frame {
+  std::vector<uint8_t> bytes;
+  std::vector<base::byte_writer::splice_point> splices;
+};
+
+template <typename Response>
+gathered_frame encode_gathered_response_frame(const Response& response, int16_t version,
+                                              int32_t correlation_id, size_t min_splice_bytes) {
+  base::byte_writer w(1024);
+  w.enable_splicing(min_splice_bytes);
+  w.write_int32(0);
+  write_response_header(w, Response::api_key, version, correlation_id);
+  response.encode(w, version);
+  w.put_int32_at(0, static_cast<int32_t>(w.size() - 4));
+  gathered_frame frame;
+  frame.splices = w.take_splices();
+  frame.bytes = w.take();
+  return frame;
+}
+
 // The answer to an ApiVersions request at a version this build does not know
 // (KIP-511): a v0 body with UNSUPPORTED_VERSION and the one entry for
 // ApiVersions itself, so the client can retry at a version both sides know.

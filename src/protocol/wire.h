@@ -67,7 +67,7 @@ inline void write_string(base::byte_writer& w, std::string_view s, bool compact)
 
 inline void write_bytes(base::byte_writer& w, const base::shared_bytes& b, bool compact) {
   write_length(w, b.size(), compact, length_kind::bytes);
-  w.write_bytes(b.span());
+  if (!w.splice(b)) w.write_bytes(b.span());
 }
 
 inline void write_array_length(base::byte_writer& w, size_t count, bool compact) {
