@@ -60,6 +60,25 @@ class PartitionLog : public ::testing::Test {
     return opened.ok() ? std::move(*opened) : nullptr;
   }
 
+  // A log on a disk of its own: the crash tests take a fresh one per seed.
+  std::unique_ptr<partition_log> open_on(fault_injecting_file_system& disk) {
+    log_open_options options;
+    options.config = config;
+    auto opened = partition_log::open(disk, dir, options);
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    return opened.ok() ? std::move(*opened) : nullptr;
+  }
+
+  // Power loss: what `disk` had not synced goes (torn as `seed` picks), `log`
+  // is dropped without a flush, and the log is opened again.
+  std::unique_ptr<partition_log> crash_and_reopen(fault_injecting_file_system& disk,
+                                                  std::unique_ptr<partition_log>& log,
+                                                  uint64_t seed) {
+    disk.crash(seed);
+    log.reset();
+    return open_on(disk);
+  }
+
   append_result append_ok(partition_log& log, std::vector<uint8_t> batch,
                           const append_options& options = {}) {
     auto appended = log.append(batch, options);
@@ -428,25 +447,21 @@ TEST_F(PartitionLog, CrashKeepsEverySyncedBatchAndNothingTorn) {
   config.segment_bytes = 2000;
   for (uint64_t seed = 0; seed < 30; ++seed) {
     fault_injecting_file_system crash_fs;
-    log_open_options options;
-    options.config = config;
-    auto opened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(opened.ok());
+    auto opened = open_on(crash_fs);
+    ASSERT_NE(opened, nullptr);
     std::mt19937_64 rng(seed);
     int64_t synced_end = 0;
     for (int i = 0; i < 40; ++i) {
       auto batch = records_at(1000 + i, 1 + rng() % 4, rng() % 300);
       bool sync = rng() % 3 == 0;
-      auto appended = (*opened)->append(batch, {.sync = sync});
+      auto appended = opened->append(batch, {.sync = sync});
       ASSERT_TRUE(appended.ok());
       if (sync) synced_end = appended->log_end_offset;
     }
-    int64_t end_before = (*opened)->log_end_offset();
-    crash_fs.crash(seed);
-    opened->reset();
-    auto reopened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-    auto& log = **reopened;
+    int64_t end_before = opened->log_end_offset();
+    auto reopened = crash_and_reopen(crash_fs, opened, seed);
+    ASSERT_NE(reopened, nullptr);
+    auto& log = *reopened;
     EXPECT_GE(log.log_end_offset(), synced_end) << "seed " << seed;
     EXPECT_LE(log.log_end_offset(), end_before);
     auto batches = read_all(log, 0, 1 << 20);
@@ -469,31 +484,27 @@ TEST_F(PartitionLog, SyncMakesAppendsDurableAndSkipsWhatIsAlreadySynced) {
   config.segment_bytes = 2000;
   for (uint64_t seed = 0; seed < 20; ++seed) {
     fault_injecting_file_system crash_fs;
-    log_open_options options;
-    options.config = config;
-    auto opened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(opened.ok());
+    auto opened = open_on(crash_fs);
+    ASSERT_NE(opened, nullptr);
     std::mt19937_64 rng(seed);
     int64_t synced_end = 0;
     for (int i = 0; i < 30; ++i) {
       auto batch = records_at(1000 + i, 1 + rng() % 4, rng() % 300);
-      auto appended = (*opened)->append(batch);
+      auto appended = opened->append(batch);
       ASSERT_TRUE(appended.ok());
       if (rng() % 3 == 0) {
-        ASSERT_TRUE((*opened)->sync(appended->log_end_offset).ok());
+        ASSERT_TRUE(opened->sync(appended->log_end_offset).ok());
         synced_end = appended->log_end_offset;
-        EXPECT_GE((*opened)->recovery_point(), synced_end);
+        EXPECT_GE(opened->recovery_point(), synced_end);
         // Already covered: no second fsync.
         auto syncs = crash_fs.counts().syncs;
-        ASSERT_TRUE((*opened)->sync(appended->base_offset).ok());
+        ASSERT_TRUE(opened->sync(appended->base_offset).ok());
         EXPECT_EQ(crash_fs.counts().syncs, syncs);
       }
     }
-    crash_fs.crash(seed);
-    opened->reset();
-    auto reopened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-    EXPECT_GE((*reopened)->log_end_offset(), synced_end) << "seed " << seed;
+    auto reopened = crash_and_reopen(crash_fs, opened, seed);
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_GE(reopened->log_end_offset(), synced_end) << "seed " << seed;
   }
 }
 
@@ -503,11 +514,9 @@ TEST_F(PartitionLog, SyncAlongsideAppendsKeepsWhatItVouchedFor) {
   config.segment_bytes = 4000;
   for (uint64_t seed = 0; seed < 10; ++seed) {
     fault_injecting_file_system crash_fs;
-    log_open_options options;
-    options.config = config;
-    auto opened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(opened.ok());
-    partition_log& log = **opened;
+    auto opened = open_on(crash_fs);
+    ASSERT_NE(opened, nullptr);
+    partition_log& log = *opened;
     std::atomic<int64_t> appended_end{0};
     std::atomic<bool> done{false};
     int64_t synced_end = 0;
@@ -527,11 +536,9 @@ TEST_F(PartitionLog, SyncAlongsideAppendsKeepsWhatItVouchedFor) {
       synced_end = std::max(synced_end, end);
     }
     appender.join();
-    crash_fs.crash(seed);
-    opened->reset();
-    auto reopened = partition_log::open(crash_fs, dir, options);
-    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-    EXPECT_GE((*reopened)->log_end_offset(), synced_end) << "seed " << seed;
+    auto reopened = crash_and_reopen(crash_fs, opened, seed);
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_GE(reopened->log_end_offset(), synced_end) << "seed " << seed;
   }
 }
 
