@@ -70,6 +70,13 @@ bench-broker: deps
 	@/usr/bin/python3 bench/broker_bench.py --build $(RELEASE_DIR) \
 	  --out $(RELEASE_DIR)/broker_bench.md --json $(RELEASE_DIR)/broker_bench.json $(BENCH_BROKER_ARGS)
 
+.PHONY: bench-groups
+bench-groups: deps
+	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target sluice mock_cluster
+	@/usr/bin/python3 bench/group_bench.py --build $(RELEASE_DIR) \
+	  --out $(RELEASE_DIR)/group_bench.md $(BENCH_GROUPS_ARGS)
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 

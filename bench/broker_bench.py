@@ -100,7 +100,7 @@ class Broker:
 
 
 class Sluice(Broker):
-    def __init__(self, binary, smp, workdir):
+    def __init__(self, binary, smp, workdir, settings=()):
         self.name = f"sluice-smp{smp}"
         self.data = tempfile.mkdtemp(prefix="sluice-data-", dir=workdir)
         self.log_path = os.path.join(workdir, f"{self.name}.log")
@@ -114,7 +114,8 @@ class Sluice(Broker):
                  "--set", f"listeners=PLAINTEXT://{self.bootstrap}",
                  "--set", f"log.dirs={self.data}",
                  "--set", "num.partitions=1",
-                 "--smp", str(smp)],
+                 "--smp", str(smp)]
+                + [arg for setting in settings for arg in ("--set", setting)],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
             logf.close()
             self.pid = self.proc.pid

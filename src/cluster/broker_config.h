@@ -45,10 +45,19 @@ struct broker_config {
   int32_t queued_max_requests = 500;             // queued.max.requests (per connection here)
   int64_t queued_max_request_bytes =
       -1;  // queued.max.request.bytes (-1: 2 * socket.request.max.bytes... see .cc)
-  int64_t connections_max_idle_ms = 600000;       // connections.max.idle.ms
-  int32_t max_connections = 2147483647;           // max.connections
-  int64_t producer_id_expiration_ms = 86400000;   // producer.id.expiration.ms
-  int32_t num_recovery_threads_per_data_dir = 2;  // num.recovery.threads.per.data.dir
+  int64_t connections_max_idle_ms = 600000;              // connections.max.idle.ms
+  int32_t max_connections = 2147483647;                  // max.connections
+  int64_t producer_id_expiration_ms = 86400000;          // producer.id.expiration.ms
+  int32_t group_min_session_timeout_ms = 6000;           // group.min.session.timeout.ms
+  int32_t group_max_session_timeout_ms = 1800000;        // group.max.session.timeout.ms
+  int32_t group_initial_rebalance_delay_ms = 3000;       // group.initial.rebalance.delay.ms
+  int32_t group_max_size = 2147483647;                   // group.max.size
+  int32_t offsets_topic_num_partitions = 50;             // offsets.topic.num.partitions
+  int32_t offsets_topic_segment_bytes = 104857600;       // offsets.topic.segment.bytes
+  int64_t offsets_retention_minutes = 10080;             // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  int32_t offset_metadata_max_bytes = 4096;              // offset.metadata.max.bytes
+  int32_t num_recovery_threads_per_data_dir = 2;         // num.recovery.threads.per.data.dir
   int64_t log_flush_scheduler_interval_ms =
       1000;  // log.flush.scheduler.interval.ms (Kafka: Long.MAX)
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms

@@ -91,6 +91,7 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
   error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  client_host_ = ec ? "/unknown" : "/" + remote.address().to_string();
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   // The reader may be at most this many requests ahead of the processor
   // (the channel's buffer, plus one the reader holds while it waits).
@@ -272,8 +273,8 @@ asio::awaitable<bool> connection::process(queued_request& request) {
     answer = protocol::encode_unsupported_api_versions_frame(
         header.correlation_id, served->min_version, served->max_version);
   } else {
-    request_context ctx{broker_, header,       header.request_api_version,
-                        key,     parsed->body, listener_name_};
+    request_context ctx{broker_,        header,      header.request_api_version, key, parsed->body,
+                        listener_name_, client_host_};
     handler_result result = co_await dispatch(ctx);
     if (auto* reason = std::get_if<close_connection>(&result)) {
       close(reason->reason);

@@ -76,6 +76,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::ip::tcp::socket socket_;
   std::string listener_name_;
   std::string peer_;
+  std::string client_host_;
   request_budget& budget_;
   std::atomic<int>& open_count_;
   std::unique_ptr<queue> queue_;

@@ -30,6 +30,18 @@ constexpr std::array served = {
     served_api{api_key::create_partitions, 0, 3},
     served_api{api_key::incremental_alter_configs, 0, 1},
     served_api{api_key::describe_cluster, 0, 1},
+    // Consumer groups under the classic protocol: OffsetCommit v9 and
+    // OffsetFetch v9 belong to KIP-848's consumer groups.
+    served_api{api_key::offset_commit, 0, 8},
+    served_api{api_key::offset_fetch, 0, 8},
+    served_api{api_key::join_group, 0, 9},
+    served_api{api_key::heartbeat, 0, 4},
+    served_api{api_key::leave_group, 0, 5},
+    served_api{api_key::sync_group, 0, 5},
+    served_api{api_key::describe_groups, 0, 5},
+    served_api{api_key::list_groups, 0, 5},
+    served_api{api_key::delete_groups, 0, 2},
+    served_api{api_key::offset_delete, 0, 0},
 };
 
 }  // namespace
@@ -74,6 +86,26 @@ boost::asio::awaitable<handler_result> dispatch(request_context& ctx) {
       return handle_incremental_alter_configs(ctx);
     case api_key::describe_cluster:
       return handle_describe_cluster(ctx);
+    case api_key::join_group:
+      return handle_join_group(ctx);
+    case api_key::sync_group:
+      return handle_sync_group(ctx);
+    case api_key::heartbeat:
+      return handle_heartbeat(ctx);
+    case api_key::leave_group:
+      return handle_leave_group(ctx);
+    case api_key::offset_commit:
+      return handle_offset_commit(ctx);
+    case api_key::offset_fetch:
+      return handle_offset_fetch(ctx);
+    case api_key::describe_groups:
+      return handle_describe_groups(ctx);
+    case api_key::list_groups:
+      return handle_list_groups(ctx);
+    case api_key::delete_groups:
+      return handle_delete_groups(ctx);
+    case api_key::offset_delete:
+      return handle_offset_delete(ctx);
     default:
       break;
   }

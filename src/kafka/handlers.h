@@ -43,5 +43,16 @@ boost::asio::awaitable<handler_result> handle_delete_records(request_context& ct
 boost::asio::awaitable<handler_result> handle_describe_cluster(request_context& ctx);
 // init_producer_id.cc
 boost::asio::awaitable<handler_result> handle_init_producer_id(request_context& ctx);
+// groups.cc
+boost::asio::awaitable<handler_result> handle_join_group(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_sync_group(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_heartbeat(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_leave_group(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_offset_commit(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_offset_fetch(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_describe_groups(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_list_groups(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_delete_groups(request_context& ctx);
+boost::asio::awaitable<handler_result> handle_offset_delete(request_context& ctx);
 
 }  // namespace sluice::kafka

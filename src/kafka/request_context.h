@@ -17,11 +17,14 @@
 
 namespace sluice::kafka {
 
+class group_coordinator;
+
 // The broker's parts a handler may use. One per broker, shared by all shards.
 struct broker_services {
   const cluster::broker_config& config;
   topic_manager& topics;
   shard_set& shards;
+  group_coordinator& groups;
   // Where clients reach this broker: advertised.listeners, with a port of 0
   // replaced by the port the listener bound.
   std::vector<cluster::endpoint> advertised;
@@ -34,6 +37,7 @@ struct request_context {
   protocol::api_key key;
   base::shared_bytes body;
   std::string listener_name;  // the listener the connection came in on
+  std::string client_host;    // "/127.0.0.1", as Kafka shows a client's address
 };
 
 // A handler's answer: a whole response frame, nothing (Produce with

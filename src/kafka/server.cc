@@ -1,5 +1,7 @@
 #include "kafka/server.h"
 
+#include "kafka/group_coordinator.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/detached.hpp>
@@ -48,6 +50,7 @@ struct server::state {
   std::atomic<int> open_count{0};
   shard_set shards;
   std::unique_ptr<topic_manager> topics;
+  std::unique_ptr<group_coordinator> groups;
   std::unique_ptr<broker_services> services;
   std::vector<cluster::endpoint> bound;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // on shard 0
@@ -139,6 +142,8 @@ base::result<std::unique_ptr<server>> server::start(const cluster::broker_config
   auto topics = topic_manager::open(s->config, shard_count);
   if (!topics) return base::fail(topics.error().message);
   s->topics = std::move(*topics);
+  s->groups = std::make_unique<group_coordinator>(s->config, *s->topics, s->shards);
+  if (auto loaded = s->groups->load(); !loaded) return base::fail(loaded.error().message);
 
   for (const auto& listener : s->config.listeners) {
     error_code ec;
@@ -176,12 +181,13 @@ base::result<std::unique_ptr<server>> server::start(const cluster::broker_config
     if (endpoint.host.empty()) endpoint.host = asio::ip::host_name();
   }
   s->services = std::make_unique<broker_services>(
-      broker_services{s->config, *s->topics, s->shards, std::move(advertised)});
+      broker_services{s->config, *s->topics, s->shards, *s->groups, std::move(advertised)});
 
   for (size_t i = 0; i < s->acceptors.size(); ++i) {
     asio::co_spawn(s->shards.context(0),
                    s->accept_loop(*s->acceptors[i], s->bound[i].listener_name), asio::detached);
   }
+  s->groups->start();
   s->shards.start();
   for (size_t i = 0; i < s->bound.size(); ++i) {
     const auto& b = s->bound[i];
@@ -201,6 +207,7 @@ base::result<void> server::stop() {
       acceptor->close(ignored);
     }
   });
+  s.groups->stop();
   for (shard_id shard = 0; shard < s.shards.count(); ++shard) {
     s.run_on(shard, [&] {
       for (auto& weak : s.connections[shard]) {

@@ -1,0 +1,1295 @@
+#!/usr/bin/python3
+"""Consumer groups against sluice, judged by Apache Kafka's behaviour: queue
+semantics (range assignment, LeaveGroup, a member killed with SIGKILL and
+expired after session.timeout.ms, synchronous commits so that every record is
+consumed once), cooperative-sticky incremental rebalancing, static membership
+(a restart within the session timeout does not rebalance), a group of
+kafka-python and kafkajs members, pub-sub across groups, committed offsets
+across a SIGTERM and a kill -9 restart, assign()-only commits, the admin side
+(ListGroups, DescribeGroups, DeleteGroups, OffsetDelete, lag) and Kafka's error
+codes for bad requests.
+
+Group members run as child processes of this script (`--ck-member`,
+`--kp-member`; kafkajs_group_member.js for kafkajs) that report what they do
+as JSON lines on stdout, so that one can be killed with SIGKILL; kafka-python's
+KafkaAdminClient runs in a child too (`--kp-admin`), since it can wait forever
+on a failed request. Every child is stopped by PID and dies with this script."""
+
+import collections
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from test_hostile import connect, parse_api_versions_v0, recv_frame, request  # noqa: E402
+
+from confluent_kafka import (OFFSET_BEGINNING, OFFSET_INVALID, Consumer,  # noqa: E402
+                             Producer, TopicPartition)
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+TIMEOUT = 30
+THIS = os.path.abspath(__file__)
+KAFKAJS_MEMBER = os.path.join(harness.HERE, "kafkajs_group_member.js")
+NODE_MODULES = os.path.join(harness.REPO, "tests", "golden", "node_modules")
+
+# Every broker of this file: no wait for more members before the first
+# rebalance of a new group (Kafka's default is 3 s).
+BASE_SETTINGS = {"group.initial.rebalance.delay.ms": "0"}
+
+# The APIs a consumer group needs, and those of the admin side.
+MEMBER_APIS = {8: "OffsetCommit", 9: "OffsetFetch", 10: "FindCoordinator", 11: "JoinGroup",
+               12: "Heartbeat", 13: "LeaveGroup", 14: "SyncGroup"}
+ADMIN_APIS = {15: "DescribeGroups", 16: "ListGroups", 42: "DeleteGroups", 47: "OffsetDelete"}
+
+# Kafka's error codes.
+NONE = 0
+UNKNOWN_TOPIC_OR_PARTITION = 3
+COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
+INVALID_GROUP_ID = 24
+UNKNOWN_MEMBER_ID = 25
+INVALID_SESSION_TIMEOUT = 26
+NON_EMPTY_GROUP = 68
+GROUP_ID_NOT_FOUND = 69
+MEMBER_ID_REQUIRED = 79
+GROUP_SUBSCRIBED_TO_TOPIC = 86
+COORDINATOR_RETRY = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)
+
+
+# --- group members in child processes -------------------------------------------
+
+def _child_io():
+    """emit() writes one JSON line; stop[0] turns true on SIGTERM."""
+    stop = [False]
+
+    def on_term(_signum, _frame):
+        stop[0] = True
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    def emit(**ev):
+        sys.stdout.write(json.dumps(ev) + "\n")
+        sys.stdout.flush()
+
+    return emit, stop
+
+
+def _text(b):
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+def cgmd_generation(consumer):
+    """(generation, member id) from librdkafka's serialized consumer group
+    metadata: "CGMDv2:", the generation (native int32), then NUL-terminated
+    group id and member id."""
+    data = consumer.consumer_group_metadata()
+    if not isinstance(data, bytes) or not data.startswith(b"CGMDv2:") or len(data) < 11:
+        return None, None
+    (generation,) = struct.unpack_from("=i", data, 7)
+    fields = data[11:].split(b"\0")
+    return generation, _text(fields[1]) if len(fields) > 1 else None
+
+
+def ck_member_main(spec):
+    """A confluent_kafka (librdkafka) member: subscribe, then for each message
+    report it ("msg"), sleep spec["delay"] seconds (the processing), commit it
+    synchronously and report the outcome ("commit" with the committed offset,
+    or "commit_failed"). Also reports the rebalance callbacks, every change of
+    consumer.assignment() and of the generation, consumer errors, and "closed"
+    after close() (on SIGTERM)."""
+    from confluent_kafka import KafkaError, KafkaException
+    emit, stop = _child_io()
+
+    def error_cb(err):
+        emit(ev="error", where="error_cb", code=err.code(), name=err.name(), text=err.str())
+
+    conf = {
+        "bootstrap.servers": spec["bootstrap"],
+        "group.id": spec["group"],
+        "client.id": spec["name"],
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+        "fetch.wait.max.ms": 100,
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 500,
+        "error_cb": error_cb,
+    }
+    conf.update(spec.get("conf", {}))
+    c = Consumer(conf)
+
+    def parts(tps):
+        return sorted(tp.partition for tp in tps)
+
+    c.subscribe([spec["topic"]],
+                on_assign=lambda _c, tps: emit(ev="assign", parts=parts(tps)),
+                on_revoke=lambda _c, tps: emit(ev="revoke", parts=parts(tps)),
+                on_lost=lambda _c, tps: emit(ev="lost", parts=parts(tps)))
+    delay = spec.get("delay", 0)
+    deadline = time.monotonic() + spec.get("lifetime", 240)
+    last_assignment = last_generation = None
+    try:
+        while not stop[0] and time.monotonic() < deadline:
+            m = c.poll(0.1)
+            assignment = parts(c.assignment())
+            if assignment != last_assignment:
+                emit(ev="assignment", parts=assignment)
+                last_assignment = assignment
+            generation = cgmd_generation(c)
+            if generation != last_generation:
+                emit(ev="gen", gen=generation[0], member=generation[1])
+                last_generation = generation
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() != KafkaError._PARTITION_EOF:
+                    emit(ev="error", where="poll", code=m.error().code(), name=m.error().name(),
+                         text=m.error().str())
+                continue
+            p, o = m.partition(), m.offset()
+            emit(ev="msg", p=p, o=o, k=_text(m.key()), v=_text(m.value()))
+            if delay:
+                time.sleep(delay)
+            try:
+                res = c.commit(message=m, asynchronous=False)
+                bad = [str(tp.error) for tp in res or [] if tp.error is not None]
+                if bad:
+                    emit(ev="commit_failed", p=p, o=o, err=bad[0])
+                else:
+                    emit(ev="commit", p=p, o=o + 1)
+            except KafkaException as e:
+                emit(ev="commit_failed", p=p, o=o, err=str(e))
+    finally:
+        c.close()
+        emit(ev="closed")
+    return 0
+
+
+def kp_member_main(spec):
+    """A kafka-python member with the range assignor: reports like
+    ck_member_main; commits synchronously after each polled batch."""
+    from kafka import KafkaConsumer
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+    emit, stop = _child_io()
+    try:
+        c = KafkaConsumer(bootstrap_servers=[spec["bootstrap"]], group_id=spec["group"],
+                          client_id=spec["name"], auto_offset_reset="earliest",
+                          enable_auto_commit=False,
+                          partition_assignment_strategy=[RangePartitionAssignor],
+                          session_timeout_ms=spec.get("session_timeout_ms", 10000),
+                          heartbeat_interval_ms=spec.get("heartbeat_interval_ms", 1000),
+                          fetch_max_wait_ms=100, api_version_auto_timeout_ms=10000)
+    except Exception as e:
+        emit(ev="error", where="constructor", name=type(e).__name__, text=str(e)[:500])
+        return 1
+    c.subscribe([spec["topic"]])
+    deadline = time.monotonic() + spec.get("lifetime", 240)
+    last_assignment = None
+    try:
+        while not stop[0] and time.monotonic() < deadline:
+            try:
+                records = c.poll(timeout_ms=200)
+            except Exception as e:
+                emit(ev="error", where="poll", name=type(e).__name__, text=str(e)[:500])
+                time.sleep(0.2)
+                continue
+            assignment = sorted(tp.partition for tp in c.assignment())
+            if assignment != last_assignment:
+                emit(ev="assignment", parts=assignment)
+                last_assignment = assignment
+            batch = [r for rs in records.values() for r in rs]
+            for r in batch:
+                emit(ev="msg", p=r.partition, o=r.offset, k=_text(r.key), v=_text(r.value))
+            if batch:
+                try:
+                    c.commit()
+                    for r in batch:
+                        emit(ev="commit", p=r.partition, o=r.offset + 1)
+                except Exception as e:
+                    for r in batch:
+                        emit(ev="commit_failed", p=r.partition, o=r.offset, err=repr(e)[:300])
+    finally:
+        c.close()
+        emit(ev="closed")
+    return 0
+
+
+def kp_admin_main(spec):
+    """One kafka-python KafkaAdminClient call; prints {"ok": result} or
+    {"exc": name, "text": message} as JSON."""
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=[spec["bootstrap"]], client_id="sluice-it-groups-admin",
+                             request_timeout_ms=20000, api_version_auto_timeout_ms=10000)
+    try:
+        op = spec["op"]
+        if op == "describe":
+            out = []
+            for g in admin.describe_consumer_groups(spec["groups"]):
+                members = []
+                for m in g.members:
+                    a = m.member_assignment
+                    assignment = ({t: sorted(ps) for t, ps in a.assignment}
+                                  if hasattr(a, "assignment") else None)
+                    members.append({"member_id": m.member_id, "client_id": m.client_id,
+                                    "assignment": assignment})
+                out.append({"error": g.error_code, "group": g.group, "state": g.state,
+                            "protocol_type": g.protocol_type, "protocol": g.protocol,
+                            "members": members})
+        elif op == "list":
+            out = sorted([g, t] for g, t in admin.list_consumer_groups())
+        elif op == "delete":
+            out = [[g, err.errno, err.__name__] for g, err in admin.delete_consumer_groups(spec["groups"])]
+        elif op == "offsets":
+            out = sorted([tp.topic, tp.partition, om.offset, om.metadata]
+                         for tp, om in admin.list_consumer_group_offsets(spec["group"]).items())
+        else:
+            raise ValueError("unknown op %r" % op)
+        print(json.dumps({"ok": out}))
+    except Exception as e:
+        print(json.dumps({"exc": type(e).__name__, "text": str(e)[:2000]}))
+    finally:
+        admin.close()
+    return 0
+
+
+CHILD_MODES = {"--ck-member": ck_member_main, "--kp-member": kp_member_main,
+               "--kp-admin": kp_admin_main}
+
+
+class Member:
+    """A group member in a child process, and what it reported (each event a
+    dict with its arrival time under "t")."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.argv = argv
+        self.events = []
+        self.lock = threading.Lock()
+        self.stderr_path = os.path.join(harness.make_temp_dir("sluice-it-member-"), "stderr")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=err, env=env, preexec_fn=harness._die_with_parent)
+        self.pid = self.proc.pid
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            now = time.monotonic()
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {"ev": "text", "text": line.decode("utf-8", "replace").rstrip()}
+            if not isinstance(ev, dict):
+                ev = {"ev": "text", "text": repr(ev)}
+            ev["t"] = now
+            with self.lock:
+                self.events.append(ev)
+
+    # --- what it reported --------------------------------------------------------
+
+    def all_events(self, kinds=None, since=0):
+        with self.lock:
+            evs = self.events[since:]
+        return [e for e in evs if kinds is None or e["ev"] in kinds]
+
+    def mark(self):
+        with self.lock:
+            return len(self.events)
+
+    def assignment(self):
+        """The latest reported assignment (sorted partitions), or None."""
+        evs = self.all_events(("assignment", "joined"))
+        return evs[-1]["parts"] if evs else None
+
+    def assignment_time(self):
+        evs = self.all_events(("assignment", "joined"))
+        return evs[-1]["t"] if evs else None
+
+    def generations(self, since=0):
+        return [(e["gen"], e["member"]) for e in self.all_events(("gen",), since)
+                if e["gen"] is not None and e["gen"] >= 0]
+
+    def processed(self):
+        """(partition, offset, value) of every message it reported."""
+        return [(e["p"], e["o"], e["v"]) for e in self.all_events(("msg",))]
+
+    def acked(self):
+        """(partition, offset) of the messages whose commit succeeded."""
+        return {(e["p"], e["o"] - 1) for e in self.all_events(("commit",))}
+
+    def commit_failures(self):
+        return {(e["p"], e["o"]) for e in self.all_events(("commit_failed",))}
+
+    def has(self, kind):
+        return bool(self.all_events((kind,)))
+
+    def summary(self):
+        evs = self.all_events()
+        counts = collections.Counter(e["ev"] for e in evs)
+        notable = [{k: v for k, v in e.items() if k != "t"} for e in evs
+                   if e["ev"] not in ("msg", "commit")]
+        try:
+            with open(self.stderr_path, "rb") as f:
+                err = f.read().decode("utf-8", "replace").splitlines()[-15:]
+        except OSError:
+            err = []
+        return "--- member %s (pid %d, exit %s): assignment %s, %s\n  last events: %s\n  stderr: %s" % (
+            self.name, self.pid, self.proc.poll(), self.assignment(), dict(counts),
+            json.dumps(notable[-12:]), "\n    ".join(err))
+
+    # --- stopping it ---------------------------------------------------------------
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal_term(self):
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+
+    def terminate(self, timeout=TIMEOUT):
+        """SIGTERM (the member closes: LeaveGroup unless static), wait for the
+        exit; returns the exit status."""
+        self.signal_term()
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("member %s did not exit within %d s of SIGTERM\n%s"
+                                 % (self.name, timeout, self.summary()))
+        self.reader.join(5)
+        return rc
+
+    def kill(self):
+        """SIGKILL by PID: no LeaveGroup, no last commit."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.reader.join(5)
+
+
+# --- a minimal raw client for what the client libraries cannot send ------------------
+
+def _str(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def _nullable_str(s):
+    return struct.pack(">h", -1) if s is None else _str(s)
+
+
+def _bytes(b):
+    return struct.pack(">i", -1) if b is None else struct.pack(">i", len(b)) + b
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, fmt):
+        v = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return v[0]
+
+    def string(self):
+        n = self.take(">h")
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode("utf-8", "replace")
+        self.pos += n
+        return s
+
+
+def decode_assignment(data):
+    """ConsumerProtocolAssignment bytes -> {topic: sorted partitions}."""
+    if not data:
+        return {}
+    r = Reader(data)
+    r.take(">h")  # version
+    out = {}
+    for _ in range(r.take(">i")):
+        topic = r.string()
+        out[topic] = sorted(r.take(">i") for _ in range(r.take(">i")))
+    return out
+
+
+class RawClient:
+    """Requests on one connection (header v1, non-flexible versions only): each
+    call uses the highest version that both the broker (ApiVersions) and this
+    encoder know."""
+
+    def __init__(self, port):
+        self.sock = connect(port, timeout=TIMEOUT)
+        self.corr = 1
+        self.sock.sendall(request(18, 0, self.corr))
+        _, err, self.apis = parse_api_versions_v0(recv_frame(self.sock, TIMEOUT))
+        if err != NONE:
+            raise AssertionError("ApiVersions v0: error %d" % err)
+
+    def close(self):
+        self.sock.close()
+
+    def version(self, api_key, lo, hi):
+        if api_key not in self.apis:
+            raise AssertionError("the broker does not advertise API key %d" % api_key)
+        blo, bhi = self.apis[api_key]
+        v = min(hi, bhi)
+        if v < max(lo, blo):
+            raise AssertionError("API key %d: the broker serves v%d-%d, this client v%d-%d"
+                                 % (api_key, blo, bhi, lo, hi))
+        return v
+
+    def call(self, api_key, version, body):
+        self.corr += 1
+        self.sock.sendall(request(api_key, version, self.corr, body, client_id=b"sluice-it-groups"))
+        frame = recv_frame(self.sock, TIMEOUT)
+        (corr,) = struct.unpack_from(">i", frame)
+        if corr != self.corr:
+            raise AssertionError("correlation id %d, expected %d" % (corr, self.corr))
+        return Reader(frame[4:])
+
+    def join_group(self, group, session_timeout_ms, topics, member_id=""):
+        """JoinGroup v0-5 with one "range" protocol: {version, error,
+        generation, protocol, leader, member_id}."""
+        v = self.version(11, 0, 5)
+        body = _str(group) + struct.pack(">i", session_timeout_ms)
+        if v >= 1:
+            body += struct.pack(">i", session_timeout_ms)  # rebalance timeout
+        body += _str(member_id)
+        if v >= 5:
+            body += _nullable_str(None)  # group instance id
+        subscription = (struct.pack(">hi", 0, len(topics)) + b"".join(_str(t) for t in topics)
+                        + _bytes(None))
+        body += _str("consumer") + struct.pack(">i", 1) + _str("range") + _bytes(subscription)
+        r = self.call(11, v, body)
+        if v >= 2:
+            r.take(">i")  # throttle
+        return {"version": v, "error": r.take(">h"), "generation": r.take(">i"),
+                "protocol": r.string(), "leader": r.string(), "member_id": r.string()}
+
+    def heartbeat(self, group, generation, member_id):
+        """Heartbeat v0-3: the error code."""
+        v = self.version(12, 0, 3)
+        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        if v >= 3:
+            body += _nullable_str(None)
+        r = self.call(12, v, body)
+        if v >= 1:
+            r.take(">i")
+        return r.take(">h")
+
+    def offset_commit(self, group, offsets, generation=-1, member_id=""):
+        """OffsetCommit v2-7 ({(topic, partition): offset}; generation -1 and
+        no member: a commit outside group management): {(topic, partition):
+        error code}."""
+        v = self.version(8, 2, 7)
+        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        if v >= 7:
+            body += _nullable_str(None)
+        if v <= 4:
+            body += struct.pack(">q", -1)  # retention: the broker's
+        by_topic = collections.defaultdict(list)
+        for (topic, partition), offset in offsets.items():
+            by_topic[topic].append((partition, offset))
+        body += struct.pack(">i", len(by_topic))
+        for topic, parts in by_topic.items():
+            body += _str(topic) + struct.pack(">i", len(parts))
+            for partition, offset in parts:
+                body += struct.pack(">iq", partition, offset)
+                if v >= 6:
+                    body += struct.pack(">i", -1)  # leader epoch
+                body += _nullable_str("")
+        r = self.call(8, v, body)
+        if v >= 3:
+            r.take(">i")
+        out = {}
+        for _ in range(r.take(">i")):
+            topic = r.string()
+            for _ in range(r.take(">i")):
+                partition = r.take(">i")
+                out[(topic, partition)] = r.take(">h")
+        return out
+
+    def offset_delete(self, group, topic, partitions):
+        """OffsetDelete v0: (top-level error, {partition: error})."""
+        v = self.version(47, 0, 0)
+        body = _str(group) + struct.pack(">i", 1) + _str(topic) + struct.pack(">i", len(partitions))
+        body += b"".join(struct.pack(">i", p) for p in partitions)
+        r = self.call(47, v, body)
+        err = r.take(">h")
+        r.take(">i")  # throttle
+        out = {}
+        for _ in range(r.take(">i")):
+            r.string()
+            for _ in range(r.take(">i")):
+                partition = r.take(">i")
+                out[partition] = r.take(">h")
+        return err, out
+
+
+def retry_coordinator(call, errors_of=lambda r: [r], timeout=20):
+    """call() until none of its errors is a coordinator error (loading, not
+    available, not coordinator): a fresh broker may still be loading
+    __consumer_offsets. Bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = call()
+        if not any(e in COORDINATOR_RETRY for e in errors_of(r)) or time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
+
+
+# --- the tests -------------------------------------------------------------------------
+
+class ConsumerGroupTest(unittest.TestCase):
+
+    def setUp(self):
+        self.members = []
+        self.broker = None
+        self.produced = {}  # value -> (partition, offset)
+        self._producer = None
+
+    def tearDown(self):
+        for m in self.members:
+            m.kill()
+        if self._producer is not None:
+            self._producer.flush(5)
+        if self.broker is not None:
+            alive = self.broker.alive()
+            self.broker.stop(expect_clean=alive)
+            self.assertTrue(alive, "the broker died during the test")
+
+    # --- helpers -------------------------------------------------------------------
+
+    def start_broker(self, name, settings=None, apis=MEMBER_APIS):
+        s = dict(BASE_SETTINGS)
+        s.update(settings or {})
+        self.broker = harness.Broker(name=name, settings=s).start()
+        raw = RawClient(self.broker.port)
+        raw.close()
+        missing = {k: v for k, v in apis.items() if k not in raw.apis}
+        if missing:
+            self.fail("the broker does not serve consumer groups: ApiVersions lacks %s"
+                      % ", ".join("%s (%d)" % (n, k) for k, n in sorted(missing.items())))
+        return self.broker
+
+    def ck_member(self, name, group, topic, conf=None, delay=0.0):
+        spec = {"bootstrap": self.broker.bootstrap, "group": group, "topic": topic, "name": name,
+                "conf": conf or {}, "delay": delay}
+        m = Member(name, [sys.executable, THIS, "--ck-member", json.dumps(spec)])
+        self.members.append(m)
+        return m
+
+    def kp_member(self, name, group, topic, **extra):
+        spec = {"bootstrap": self.broker.bootstrap, "group": group, "topic": topic, "name": name}
+        spec.update(extra)
+        m = Member(name, [sys.executable, THIS, "--kp-member", json.dumps(spec)])
+        self.members.append(m)
+        return m
+
+    def kjs_member(self, name, group, topic):
+        node = harness.require_tool("node")
+        if not os.path.isdir(os.path.join(NODE_MODULES, "kafkajs")):
+            raise unittest.SkipTest("kafkajs is not installed in %s (npm ci there)" % NODE_MODULES)
+        args = {"groupId": group, "topic": topic, "clientId": name, "sessionTimeout": 10000,
+                "heartbeatInterval": 500}
+        env = dict(os.environ, NODE_PATH=NODE_MODULES)
+        m = Member(name, [node, KAFKAJS_MEMBER, self.broker.bootstrap, json.dumps(args)], env=env)
+        self.members.append(m)
+        return m
+
+    def kp_admin(self, op, **args):
+        """One KafkaAdminClient call in a child: its result; RuntimeError if it
+        raised (a retry may help), AssertionError if the child failed."""
+        spec = dict(args, op=op, bootstrap=self.broker.bootstrap)
+        try:
+            r = subprocess.run([sys.executable, THIS, "--kp-admin", json.dumps(spec)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=60, preexec_fn=harness._die_with_parent)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("kafka-python admin %s %s: no answer within 60 s" % (op, args))
+        lines = r.stdout.decode("utf-8", "replace").strip().splitlines()
+        if r.returncode != 0 or not lines:
+            raise AssertionError("kafka-python admin %s failed (%d):\n%s" % (
+                op, r.returncode, r.stderr.decode("utf-8", "replace")[-3000:]))
+        out = json.loads(lines[-1])
+        if "exc" in out:
+            raise RuntimeError("kafka-python admin %s %s: %s: %s" % (op, args, out["exc"], out["text"]))
+        return out["ok"]
+
+    def kp_offsets(self, group):
+        """{(topic, partition): committed offset} from kafka-python's
+        list_consumer_group_offsets (OffsetFetch of all partitions)."""
+        rows = harness.wait_until(lambda: [self.kp_admin("offsets", group=group)], TIMEOUT,
+                                  interval=0.5, what="list_consumer_group_offsets(%s)" % group)[0]
+        return {(t, p): off for t, p, off, _meta in rows}
+
+    def wait(self, predicate, timeout, what, members=()):
+        try:
+            return harness.wait_until(predicate, timeout, interval=0.05, what=what)
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, "\n".join(m.summary() for m in members))) from None
+
+    def wait_split(self, members, partitions, timeout=TIMEOUT, stable_s=1.0):
+        """Waits until the members' assignments are disjoint, together cover
+        partitions 0..partitions-1, are balanced (sizes differ by at most one),
+        and stay so for stable_s. Returns {name: partitions}."""
+        seen = {"value": None, "since": 0.0}
+
+        def split():
+            asg = {m.name: m.assignment() for m in members}
+            if any(a is None for a in asg.values()):
+                return False
+            flat = sorted(p for a in asg.values() for p in a)
+            sizes = [len(a) for a in asg.values()]
+            if flat != list(range(partitions)) or max(sizes) - min(sizes) > 1:
+                seen["value"] = None
+                return False
+            now = time.monotonic()
+            if asg != seen["value"]:
+                seen["value"], seen["since"] = asg, now
+            return now - seen["since"] >= stable_s and asg
+
+        return self.wait(split, timeout, "%s to split %d partitions" % (
+            [m.name for m in members], partitions), members)
+
+    def produce(self, topic, first, count, partition=None):
+        """Keyed records "rec-%06d" (i from first), acks=all, all acknowledged;
+        self.produced maps each value to its (partition, offset)."""
+        if self._producer is None:
+            self._producer = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
+                                       "linger.ms": 5})
+        errors = []
+
+        def report(err, msg):
+            if err is not None:
+                errors.append(err)
+            else:
+                self.produced[msg.value().decode()] = (msg.partition(), msg.offset())
+
+        for i in range(first, first + count):
+            extra = {} if partition is None else {"partition": partition(i)}
+            self._producer.produce(topic, key=b"key-%d" % i, value=b"rec-%06d" % i,
+                                   on_delivery=report, **extra)
+            self._producer.poll(0)
+        self.assertEqual(self._producer.flush(TIMEOUT), 0, "records still unacknowledged")
+        self.assertEqual(errors[:5], [], "%d delivery errors" % len(errors))
+        return ["rec-%06d" % i for i in range(first, first + count)]
+
+    def wait_consumed(self, members, values, timeout=60, committed=False):
+        """Waits until every record in `values` was processed by one of the
+        members (with committed: and its commit succeeded)."""
+        want = {self.produced[v] for v in values}
+
+        def got():
+            if committed:
+                return {w for m in members for w in m.acked()}
+            return {(p, o) for m in members for p, o, _ in m.processed()}
+
+        def covered():
+            return want <= got()
+
+        def missing():
+            return len(want - got())
+
+        try:
+            harness.wait_until(covered, timeout, interval=0.1, what="records consumed")
+        except AssertionError as e:
+            raise AssertionError("%s: %d of %d records never consumed\n%s" % (
+                e, missing(), len(want), "\n".join(m.summary() for m in members))) from None
+
+    def check_delivered(self, members, allowed_duplicates=frozenset(), allow_failed_commits=False):
+        """Every produced record was processed by some member, with the content
+        it was produced with; none more than once, except (partition, offset)
+        in allowed_duplicates or, with allow_failed_commits, whose commit
+        failed at the member that processed it (Kafka's at-least-once window).
+        Without allow_failed_commits no commit may fail: Kafka accepts a
+        member's commit with its current generation while the group is Stable
+        and also while it prepares a rebalance, and an eager member rejoins only
+        after its revocation, so it never commits during CompletingRebalance.
+        Returns the duplicates."""
+        failed = {m.name: m.all_events(("commit_failed",))[:3] for m in members if m.commit_failures()}
+        if not allow_failed_commits:
+            self.assertEqual(failed, {}, "commits failed")
+        by_where = {where: v for v, where in self.produced.items()}
+        counts = collections.Counter()
+        for m in members:
+            for p, o, v in m.processed():
+                self.assertIn((p, o), by_where, "%s processed %s:%s, never produced" % (m.name, p, o))
+                self.assertEqual(v, by_where[(p, o)], "content at %s:%s" % (p, o))
+                counts[(p, o)] += 1
+        missing = sorted(set(by_where) - set(counts))
+        self.assertEqual(missing[:10], [], "%d records never consumed" % len(missing))
+        explained = set(allowed_duplicates)
+        for m in members:
+            explained |= m.commit_failures() if allow_failed_commits else set()
+        duplicates = {k: n for k, n in counts.items() if n > 1}
+        unexplained = {k: n for k, n in duplicates.items() if k not in explained or n > 2}
+        self.assertEqual(unexplained, {}, "records consumed more than once outside the window of an "
+                         "uncommitted message\n%s" % "\n".join(m.summary() for m in members))
+        return duplicates
+
+    def committed(self, group, topic, partitions):
+        """{partition: committed offset} through confluent_kafka's committed()
+        (OffsetFetch), from a consumer that does not join the group."""
+        c = harness.ck_consumer(self.broker.bootstrap, **{"group.id": group})
+        try:
+            def fetch():
+                tps = c.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+                errors = [tp.error for tp in tps if tp.error is not None]
+                return not errors and [{tp.partition: tp.offset for tp in tps}]
+            return harness.wait_until(fetch, TIMEOUT, interval=0.2,
+                                      what="committed offsets of %s" % group)[0]
+        finally:
+            c.close()
+
+    def group_consumer(self, group, **extra):
+        conf = {"bootstrap.servers": self.broker.bootstrap, "group.id": group,
+                "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                "enable.partition.eof": False, "fetch.wait.max.ms": 100,
+                "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+                "error_cb": lambda err: None}
+        conf.update(extra)
+        return Consumer(conf)
+
+    def consume_and_commit(self, c, partitions, at_least, timeout=TIMEOUT):
+        """Polls c (subscribed) until it has seen `at_least` messages and every
+        partition in `partitions`, committing each synchronously after it
+        arrives, and stops right there. Returns ({partition: first offset},
+        {partition: next offset}, [messages])."""
+        first, nxt, msgs = {}, {}, []
+        deadline = time.monotonic() + timeout
+        while len(msgs) < at_least or not set(partitions) <= set(first):
+            self.assertLess(time.monotonic(), deadline, "consumed %d messages, partitions %s, in %d s"
+                            % (len(msgs), sorted(first), timeout))
+            m = c.poll(0.2)
+            if m is None:
+                continue
+            self.assertIsNone(m.error(), "consumer error")
+            first.setdefault(m.partition(), m.offset())
+            self.assertEqual(m.offset(), nxt.get(m.partition(), m.offset()),
+                             "offsets not consecutive in partition %d" % m.partition())
+            res = c.commit(message=m, asynchronous=False)
+            self.assertEqual([tp.error for tp in res if tp.error is not None], [])
+            nxt[m.partition()] = m.offset() + 1
+            msgs.append(m)
+        return first, nxt, msgs
+
+    # --- 1: queue semantics ----------------------------------------------------------
+
+    def test_queue_semantics_with_leave_and_kill(self):
+        """Three librdkafka members (range) of one group on 6 partitions get two
+        each; one closes (LeaveGroup: its partitions move at once), one is
+        killed with SIGKILL (they move after session.timeout.ms). Records are
+        produced throughout, each member commits synchronously after each
+        record: every record is consumed exactly once, except at most the one
+        the killed member had processed but not committed."""
+        session_ms = 5000  # below Kafka's default minimum (6000): the setting counts
+        self.start_broker("groups-queue", {"group.min.session.timeout.ms": "1000"})
+        topic, group = "grp-queue", "g-queue"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=6)
+        conf = {"partition.assignment.strategy": "range", "session.timeout.ms": session_ms,
+                "heartbeat.interval.ms": 500}
+        a, b, c = (self.ck_member(n, group, topic, conf, delay=0.002) for n in ("a", "b", "c"))
+        split = self.wait_split([a, b, c], 6)
+        self.assertEqual(sorted(split.values()), [[0, 1], [2, 3], [4, 5]], "range assignment")
+
+        batch1 = self.produce(topic, 0, 1000)
+        self.wait_consumed([a, b, c], batch1)
+
+        # c closes in the middle of the second batch: LeaveGroup, so a and b
+        # get its partitions without waiting for its session to expire.
+        batch2 = self.produce(topic, 1000, 1000)
+        self.wait(lambda: sum(1 for _, _, v in c.processed() if v >= "rec-001000") >= 20, TIMEOUT,
+                  "c to consume from the second batch", [c])
+        self.assertEqual(c.terminate(), 0)
+        closed_at = c.all_events(("closed",))[-1]["t"]
+        split = self.wait_split([a, b], 6)
+        self.assertEqual(sorted(split.values()), [[0, 1, 2], [3, 4, 5]], "range assignment")
+        moved_after = max(a.assignment_time(), b.assignment_time()) - closed_at
+        self.assertLess(moved_after, 3.0, "c's partitions moved %.1f s after it closed: was its "
+                        "LeaveGroup ignored (session.timeout.ms %d)?" % (moved_after, session_ms))
+        self.wait_consumed([a, b, c], batch2)
+
+        # b is killed in the middle of the third batch: no LeaveGroup, so its
+        # partitions stay with it until its session expires.
+        batch3 = self.produce(topic, 2000, 1000)
+        self.wait(lambda: sum(1 for _, _, v in b.processed() if v >= "rec-002000") >= 30, TIMEOUT,
+                  "b to consume from the third batch", [b])
+        b_parts = b.assignment()
+        killed_at = time.monotonic()
+        b.kill()
+        self.wait(lambda: a.assignment() == list(range(6)) and a.assignment_time() > killed_at, TIMEOUT,
+                  "a to own all 6 partitions after b was killed", [a, b])
+        moved_after = a.assignment_time() - killed_at
+        self.assertGreaterEqual(moved_after, session_ms / 1000.0 - 1.0,
+                                "b's partitions moved %.1f s after its kill, before its session of %d ms "
+                                "could expire" % (moved_after, session_ms))
+        self.assertLess(moved_after, session_ms / 1000.0 + 10.0)
+        self.wait_consumed([a, b, c], batch3)
+        time.sleep(1.0)  # anything consumed twice shows up now
+        self.assertEqual(a.terminate(), 0)
+
+        # b processed (reported) each record before committing it: at most the
+        # last one of them can lack its commit and be consumed again by a.
+        b_unacked = {(p, o) for p, o, _ in b.processed()} - b.acked()
+        self.assertLessEqual(len(b_unacked), 1, sorted(b_unacked))
+        self.assertTrue(all(p in b_parts for p, _ in b_unacked), (sorted(b_unacked), b_parts))
+        duplicates = self.check_delivered([a, b, c], allowed_duplicates=b_unacked)
+        self.assertEqual(len(self.produced), 3000)
+        print("queue: %d records, %d consumed twice (b's uncommitted window: %s)"
+              % (len(self.produced), len(duplicates), sorted(b_unacked)))
+
+        # The group's committed offsets are the end of every partition.
+        ends = {}
+        for p, o in self.produced.values():
+            ends[p] = max(ends.get(p, 0), o + 1)
+        self.assertEqual(self.committed(group, topic, range(6)), ends)
+
+    # --- 2: cooperative-sticky ----------------------------------------------------------
+
+    def test_cooperative_sticky_rebalance_is_incremental(self):
+        """With cooperative-sticky, a third member joining two (6 partitions)
+        takes one partition from each: the two keep the rest, revoke only the
+        moved one and are assigned nothing new; consumption goes on, each
+        record once (or twice where a commit failed, Kafka's window)."""
+        self.start_broker("groups-cooperative")
+        topic, group = "grp-coop", "g-coop"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=6)
+        conf = {"partition.assignment.strategy": "cooperative-sticky"}
+        m1 = self.ck_member("m1", group, topic, conf, delay=0.002)
+        self.wait_split([m1], 6)
+        m2 = self.ck_member("m2", group, topic, conf, delay=0.002)
+        before = self.wait_split([m1, m2], 6)
+        revoked = [e["parts"] for e in m1.all_events(("revoke",))]
+        self.assertEqual(sorted(p for r in revoked for p in r), sorted(before["m2"]),
+                         "m1 revoked more than what moved to m2: %s" % revoked)
+        self.assertFalse(m1.has("lost") or m2.has("lost"))
+
+        batch1 = self.produce(topic, 0, 300)
+        marks = {m.name: m.mark() for m in (m1, m2)}
+        m3 = self.ck_member("m3", group, topic, conf, delay=0.002)
+        batch2 = self.produce(topic, 300, 300)
+        after = self.wait_split([m1, m2, m3], 6)
+        for m in (m1, m2):
+            self.assertFalse(m.has("lost"), "%s lost its partitions\n%s" % (m.name, m.summary()))
+            kept, had = set(after[m.name]), set(before[m.name])
+            self.assertLessEqual(kept, had, "%s was given a partition it did not have" % m.name)
+            self.assertEqual(len(kept), 2)
+            revoked = [e["parts"] for e in m.all_events(("revoke",), marks[m.name])]
+            self.assertEqual(sorted(p for r in revoked for p in r), sorted(had - kept),
+                             "%s revoked more than the partition that moved: %s" % (m.name, revoked))
+            assigned = [e["parts"] for e in m.all_events(("assign",), marks[m.name])]
+            self.assertEqual([p for a in assigned for p in a], [],
+                             "%s was assigned partitions: %s" % (m.name, assigned))
+        self.assertEqual(sorted(p for e in m3.all_events(("assign",)) for p in e["parts"]),
+                         after["m3"])
+
+        groups = AdminClient({"bootstrap.servers": self.broker.bootstrap}).list_groups(group, timeout=10)
+        self.assertEqual([(g.id, g.protocol_type, g.protocol, g.state) for g in groups],
+                         [(group, "consumer", "cooperative-sticky", "Stable")])
+        self.wait_consumed([m1, m2, m3], batch1 + batch2)
+        time.sleep(1.0)
+        # Retained partitions are consumed on during the rebalance, so a commit
+        # between the JoinGroup and SyncGroup responses gets
+        # REBALANCE_IN_PROGRESS in Kafka too; if that was the last commit of a
+        # partition that moved, the new owner consumes that record again.
+        self.check_delivered([m1, m2, m3], allow_failed_commits=True)
+
+    # --- 3: static membership ------------------------------------------------------------
+
+    def test_static_member_restart_does_not_rebalance(self):
+        """A static member (group.instance.id) closes without LeaveGroup and a
+        new consumer with the same group.instance.id joins within
+        session.timeout.ms: it gets the same partitions in the same generation,
+        and the other member sees no rebalance at all."""
+        self.start_broker("groups-static")
+        topic, group = "grp-static", "g-static"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=4)
+        static_conf = {"group.instance.id": "sluice-it-static-1", "session.timeout.ms": 20000,
+                       "partition.assignment.strategy": "range"}
+        other = self.ck_member("dynamic", group, topic, {"partition.assignment.strategy": "range"})
+        self.wait_split([other], 4)
+        static = self.ck_member("static", group, topic, static_conf)
+        split = self.wait_split([other, static], 4)
+
+        def same_generation():
+            g1, g2 = other.generations(), static.generations()
+            return g1 and g2 and g1[-1][0] == g2[-1][0] and g1[-1][0]
+        generation = self.wait(same_generation, TIMEOUT, "both members in one generation",
+                               [other, static])
+        mark = other.mark()
+
+        self.assertEqual(static.terminate(), 0)
+        restarted = self.ck_member("static-restarted", group, topic, static_conf)
+        self.wait(lambda: restarted.assignment() == split["static"], TIMEOUT,
+                  "the restarted static member to get %s back" % split["static"], [restarted, other])
+        self.wait(lambda: restarted.generations(), TIMEOUT, "the restarted member's generation",
+                  [restarted])
+        self.assertEqual(restarted.generations()[-1][0], generation,
+                         "the restarted static member joined another generation")
+        time.sleep(3.0)  # six heartbeats of the other member: a rebalance would show
+        rebalance = other.all_events(("assign", "revoke", "lost", "gen"), mark)
+        self.assertEqual(rebalance, [], "the other member saw a rebalance")
+        self.assertEqual(other.assignment(), split["dynamic"])
+        self.assertEqual(other.generations()[-1][0], generation)
+
+        groups = AdminClient({"bootstrap.servers": self.broker.bootstrap}).list_groups(group, timeout=10)
+        self.assertEqual([(g.state, len(g.members)) for g in groups], [("Stable", 2)])
+        values = self.produce(topic, 0, 200)
+        self.wait_consumed([other, restarted], values)
+        for m in (other, restarted):
+            self.assertTrue(all(p in m.assignment() for p, _, _ in m.processed()), m.summary())
+        self.check_delivered([other, restarted])
+
+    # --- 4: kafka-python and kafkajs in one group ------------------------------------------
+
+    def test_kafka_python_and_kafkajs_share_a_group(self):
+        """A kafka-python member (RangePartitionAssignor) and a kafkajs member
+        (a "range" assigner, kafkajs_group_member.js) split 4 partitions 2 and 2,
+        with either of them leading, and consume every record once."""
+        harness.require_tool("node")
+        if not os.path.isdir(os.path.join(NODE_MODULES, "kafkajs")):
+            raise unittest.SkipTest("kafkajs is not installed in %s (npm ci there)" % NODE_MODULES)
+        self.start_broker("groups-mixed")
+        topic, group = "grp-mixed", "g-mixed"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=4)
+
+        # kafka-python first: it leads and assigns for both.
+        kp = self.kp_member("kafka-python", group, topic)
+        self.wait_split([kp], 4)
+        kjs = self.kjs_member("kafkajs", group, topic)
+        self.wait_split([kp, kjs], 4, timeout=45)
+        joined = kjs.all_events(("joined",))[-1]
+        self.assertEqual((joined["protocol"], joined["isLeader"]), ("range", False))
+        batch1 = self.produce(topic, 0, 400)
+        self.wait_consumed([kp, kjs], batch1)
+
+        described = harness.wait_until(lambda: self.kp_admin("describe", groups=[group]), TIMEOUT,
+                                       interval=0.5, what="describe_consumer_groups")[0]
+        self.assertEqual((described["state"], described["protocol_type"], described["protocol"]),
+                         ("Stable", "consumer", "range"))
+        self.assertEqual(sorted((m["client_id"], m["assignment"]) for m in described["members"]),
+                         [("kafka-python", {topic: kp.assignment()}), ("kafkajs", {topic: kjs.assignment()})])
+
+        # kafka-python leaves; a new one joins: now kafkajs leads and assigns.
+        self.assertEqual(kp.terminate(), 0)
+        self.wait(lambda: kjs.assignment() == [0, 1, 2, 3], TIMEOUT, "kafkajs to own all 4", [kjs])
+        kp2 = self.kp_member("kafka-python-2", group, topic)
+        self.wait_split([kp2, kjs], 4, timeout=45)
+        joined = kjs.all_events(("joined",))[-1]
+        self.assertEqual((joined["protocol"], joined["isLeader"]), ("range", True))
+        batch2 = self.produce(topic, 400, 400)
+        self.wait_consumed([kp, kp2, kjs], batch2)
+        time.sleep(1.0)
+        for m in (kp2, kjs):
+            late = [(p, o) for p, o, v in m.processed() if v >= "rec-000400" and p not in m.assignment()]
+            self.assertEqual(late, [], "%s consumed partitions it did not own" % m.name)
+        self.check_delivered([kp, kp2, kjs])
+
+    # --- 5: pub-sub across groups ---------------------------------------------------------
+
+    def test_two_groups_each_receive_every_record(self):
+        """Two members of one group split the partitions and the records; a
+        second group's single member receives every record as well."""
+        self.start_broker("groups-pubsub")
+        topic = "grp-pubsub"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=4)
+        a1 = self.ck_member("a1", "g-pub-a", topic)
+        a2 = self.ck_member("a2", "g-pub-a", topic)
+        b1 = self.ck_member("b1", "g-pub-b", topic)
+        split = self.wait_split([a1, a2], 4)
+        self.assertEqual(sorted(len(p) for p in split.values()), [2, 2])
+        self.wait_split([b1], 4)
+        values = self.produce(topic, 0, 500)
+        self.wait_consumed([a1, a2], values, committed=True)
+        self.wait_consumed([b1], values, committed=True)
+        time.sleep(1.0)
+        self.check_delivered([a1, a2])
+        self.check_delivered([b1])
+        for m in (a1, a2):
+            self.assertTrue(m.processed(), "%s consumed nothing" % m.name)
+            self.assertTrue(all(p in m.assignment() for p, _, _ in m.processed()), m.summary())
+        ends = {}
+        for p, o in self.produced.values():
+            ends[(topic, p)] = max(ends.get((topic, p), 0), o + 1)
+        self.assertEqual(self.kp_offsets("g-pub-a"), ends)
+        self.assertEqual(self.kp_offsets("g-pub-b"), ends)
+
+    # --- 6: committed offsets across restarts ------------------------------------------------
+
+    def test_committed_offsets_survive_sigterm_and_kill9(self):
+        """Offsets committed before a SIGTERM restart and before a kill -9
+        restart are still committed afterwards, and a consumer of the group
+        resumes exactly there. They live in __consumer_offsets: internal,
+        compacted, offsets.topic.num.partitions partitions."""
+        self.start_broker("groups-restart", {"offsets.topic.num.partitions": "5"})
+        topic, group = "grp-restart", "g-restart"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        self.produce(topic, 0, 100, partition=lambda i: i % 2)
+
+        c = self.group_consumer(group)
+        try:
+            c.subscribe([topic])
+            first, committed, _ = self.consume_and_commit(c, [0, 1], 30)
+            self.assertEqual(first, {0: 0, 1: 0})
+        finally:
+            c.close()
+        self.assertEqual(self.committed(group, topic, [0, 1]), committed)
+
+        from confluent_kafka.admin import ConfigResource
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        md = admin.list_topics(timeout=10).topics
+        self.assertIn("__consumer_offsets", md)
+        self.assertEqual(len(md["__consumer_offsets"].partitions), 5)
+        res = ConfigResource(ConfigResource.Type.TOPIC, "__consumer_offsets")
+        cfg = admin.describe_configs([res])[res].result(timeout=TIMEOUT)
+        self.assertEqual(cfg["cleanup.policy"].value, "compact")
+
+        for n, how in enumerate(("SIGTERM", "kill -9")):
+            if how == "SIGTERM":
+                self.assertEqual(self.broker.stop(), 0)
+            else:
+                self.broker.kill9()
+            self.broker.start()
+            # Records at and after every committed offset, then a consumer
+            # of the group: it starts exactly at the committed offsets.
+            self.produce(topic, 100 + 20 * n, 20, partition=lambda i: i % 2)
+            self.assertEqual(self.committed(group, topic, [0, 1]), committed,
+                             "committed offsets after the %s restart" % how)
+            c = self.group_consumer(group)
+            try:
+                c.subscribe([topic])
+                first, now_committed, _ = self.consume_and_commit(c, [0, 1], 15)
+            finally:
+                c.close()
+            self.assertEqual(first, committed, "where the consumer resumed after the %s restart" % how)
+            committed = now_committed
+            self.assertEqual(self.committed(group, topic, [0, 1]), committed)
+
+    # --- 7: commits without subscribing ----------------------------------------------------
+
+    def test_assign_only_consumer_commits(self):
+        """A consumer with a group id that only assign()s commits offsets
+        (generation -1, no member id); committed() and kafka-python's
+        list_consumer_group_offsets show them, a second assign()-only consumer
+        starts there, and OffsetDelete removes one of them."""
+        self.start_broker("groups-simple", apis={**MEMBER_APIS, 47: "OffsetDelete"})
+        topic, group = "grp-simple", "g-simple"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        self.produce(topic, 0, 40, partition=lambda i: i % 2)
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+
+        c = harness.ck_consumer(self.broker.bootstrap, **{"group.id": group})
+        try:
+            c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in (0, 1)])
+            self.assertEqual(len(harness.ck_consume(c, 40, TIMEOUT)), 40)
+            res = c.commit(offsets=[TopicPartition(topic, 0, 7), TopicPartition(topic, 1, 3)],
+                           asynchronous=False)
+            self.assertEqual(sorted((tp.partition, tp.offset, tp.error) for tp in res),
+                             [(0, 7, None), (1, 3, None)])
+            got = c.committed(tps, timeout=10)
+            self.assertEqual(sorted((tp.partition, tp.offset) for tp in got), [(0, 7), (1, 3)])
+        finally:
+            c.close()
+        self.assertEqual(self.kp_offsets(group), {(topic, 0): 7, (topic, 1): 3})
+
+        c = harness.ck_consumer(self.broker.bootstrap, **{"group.id": group})
+        try:
+            c.assign(tps)  # OFFSET_INVALID: from the committed offsets
+            msgs = harness.ck_consume(c, 30, TIMEOUT, settle=0.5)
+            by_part = collections.defaultdict(list)
+            for m in msgs:
+                by_part[m.partition()].append(m.offset())
+            self.assertEqual(dict(by_part), {0: list(range(7, 20)), 1: list(range(3, 20))})
+        finally:
+            c.close()
+
+        described = harness.wait_until(lambda: self.kp_admin("describe", groups=[group]), TIMEOUT,
+                                       interval=0.5, what="describe_consumer_groups")[0]
+        self.assertEqual((described["state"], described["members"]), ("Empty", []))
+
+        raw = RawClient(self.broker.port)
+        try:
+            err, parts = retry_coordinator(lambda: raw.offset_delete(group, topic, [1]),
+                                           lambda r: [r[0]] + list(r[1].values()))
+            self.assertEqual((err, parts), (NONE, {1: NONE}))
+            err, _ = raw.offset_delete("g-simple-never-existed", topic, [0])
+            self.assertEqual(err, GROUP_ID_NOT_FOUND)
+        finally:
+            raw.close()
+        self.assertEqual(self.kp_offsets(group), {(topic, 0): 7})
+        self.assertEqual(self.committed(group, topic, [0, 1]), {0: 7, 1: OFFSET_INVALID})
+
+    # --- 8: admin -------------------------------------------------------------------------------
+
+    def test_admin_list_describe_delete_and_lag(self):
+        """ListGroups/DescribeGroups (librdkafka's list_groups, kafka-python's
+        describe_consumer_groups) show a Stable group with its members and
+        their assignments; DeleteGroups fails with NON_EMPTY_GROUP while they
+        are in and OffsetDelete with GROUP_SUBSCRIBED_TO_TOPIC, deletion
+        succeeds once they left and takes the committed offsets with it. Lag
+        (end offset - committed) is what was left unconsumed."""
+        self.start_broker("groups-admin", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-admin", "g-admin"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=4)
+        values = self.produce(topic, 0, 100, partition=lambda i: i % 4)
+        m1 = self.ck_member("g8-m1", group, topic, {"partition.assignment.strategy": "range"})
+        m2 = self.ck_member("g8-m2", group, topic, {"partition.assignment.strategy": "range"})
+        split = self.wait_split([m1, m2], 4)
+        self.wait_consumed([m1, m2], values, committed=True)
+
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        listed = [g for g in admin.list_groups(timeout=10) if g.id == group]
+        self.assertEqual([(g.error.code() if g.error else NONE, g.state, g.protocol_type, g.protocol)
+                          for g in listed], [(NONE, "Stable", "consumer", "range")])
+        members = {m.client_id: decode_assignment(m.assignment) for m in listed[0].members}
+        self.assertEqual(members, {n: {topic: p} for n, p in split.items()})
+
+        described = harness.wait_until(lambda: self.kp_admin("describe", groups=[group]), TIMEOUT,
+                                       interval=0.5, what="describe_consumer_groups")[0]
+        self.assertEqual((described["error"], described["state"], described["protocol"]),
+                         (NONE, "Stable", "range"))
+        self.assertEqual({m["client_id"]: m["assignment"] for m in described["members"]},
+                         {n: {topic: p} for n, p in split.items()})
+        self.assertEqual(self.kp_offsets(group), {(topic, p): 25 for p in range(4)})
+
+        self.assertEqual([r[:2] for r in self.kp_admin("delete", groups=[group])], [[group, NON_EMPTY_GROUP]])
+        raw = RawClient(self.broker.port)
+        try:
+            err, parts = raw.offset_delete(group, topic, [0])
+            self.assertEqual((err, parts), (NONE, {0: GROUP_SUBSCRIBED_TO_TOPIC}))
+        finally:
+            raw.close()
+
+        self.assertEqual(m1.terminate(), 0)
+        self.assertEqual(m2.terminate(), 0)
+
+        def empty():
+            d = self.kp_admin("describe", groups=[group])[0]
+            return d["state"] == "Empty" and d["members"] == []
+        self.wait(empty, TIMEOUT, "the group to be Empty after both members left")
+        deleted = self.kp_admin("delete", groups=[group, "g-admin-never-existed"])
+        self.assertEqual(sorted(r[:2] for r in deleted), [[group, NONE],
+                                                          ["g-admin-never-existed", GROUP_ID_NOT_FOUND]])
+        self.assertEqual(self.kp_offsets(group), {})
+        self.assertNotIn(group, [g for g, _ in self.kp_admin("list")])
+        self.assertEqual(self.committed(group, topic, range(4)), {p: OFFSET_INVALID for p in range(4)})
+
+        # Lag: 60 of 100 records consumed and committed in another group.
+        lag_group = "g-admin-lag"
+        c = self.group_consumer(lag_group)
+        try:
+            c.subscribe([topic])
+            _, nxt, msgs = self.consume_and_commit(c, [], 60)
+            self.assertEqual(len(msgs), 60)
+        finally:
+            c.close()
+        committed = self.kp_offsets(lag_group)
+        self.assertEqual(committed, {(topic, p): o for p, o in nxt.items()})
+        ends = {}
+        for p, o in self.produced.values():
+            ends[p] = max(ends.get(p, 0), o + 1)
+        self.assertEqual(sum(committed.values()), 60)
+        self.assertEqual(sum(ends[p] - committed.get((topic, p), 0) for p in range(4)), 40)
+
+    # --- 9: bad input ----------------------------------------------------------------------------
+
+    def test_bad_requests_get_kafka_errors(self):
+        """OffsetCommit for an unknown topic or partition:
+        UNKNOWN_TOPIC_OR_PARTITION (the rest is committed); JoinGroup and
+        Heartbeat with group id "": INVALID_GROUP_ID; JoinGroup with a session
+        timeout outside group.min/max.session.timeout.ms (6000/1800000):
+        INVALID_SESSION_TIMEOUT, which librdkafka and kafka-python report;
+        Heartbeat with an unknown member id: UNKNOWN_MEMBER_ID. Each against a
+        control that the same request done right is accepted."""
+        self.start_broker("groups-errors")
+        topic = "grp-errors"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        raw = RawClient(self.broker.port)
+        self.addCleanup(raw.close)
+
+        commit = retry_coordinator(lambda: raw.offset_commit("g-errors-simple", {(topic, 0): 5}),
+                                   lambda r: r.values())
+        self.assertEqual(commit, {(topic, 0): NONE})
+        commit = raw.offset_commit("g-errors-simple", {("grp-no-such-topic", 0): 5, (topic, 7): 1,
+                                                       (topic, 1): 2})
+        self.assertEqual(commit, {("grp-no-such-topic", 0): UNKNOWN_TOPIC_OR_PARTITION,
+                                  (topic, 7): UNKNOWN_TOPIC_OR_PARTITION, (topic, 1): NONE})
+        self.assertEqual(self.committed("g-errors-simple", topic, [0, 1]), {0: 5, 1: 2})
+
+        self.assertEqual(raw.join_group("", 10000, [topic])["error"], INVALID_GROUP_ID)
+        self.assertEqual(raw.heartbeat("", 1, "m"), INVALID_GROUP_ID)
+
+        for timeout_ms in (5999, 1800001):
+            join = retry_coordinator(lambda: raw.join_group("g-errors-session", timeout_ms, [topic]),
+                                     lambda r: [r["error"]])
+            self.assertEqual(join["error"], INVALID_SESSION_TIMEOUT, "session timeout %d" % timeout_ms)
+        join = raw.join_group("g-errors-session", 6000, [topic])
+        if join["version"] >= 4:
+            self.assertEqual(join["error"], MEMBER_ID_REQUIRED, join)  # KIP-394: join again with it
+            self.assertTrue(join["member_id"], join)
+        else:
+            self.assertEqual(join["error"], NONE, join)
+            self.assertEqual((join["protocol"], join["leader"]), ("range", join["member_id"]), join)
+
+        # Clients report it too.
+        c = self.group_consumer("g-errors-client", **{"session.timeout.ms": 3000,
+                                                       "heartbeat.interval.ms": 1000})
+        seen = []
+        try:
+            c.subscribe([topic])
+
+            def client_error():
+                m = c.poll(0.2)
+                if m is not None and m.error() is not None:
+                    seen.append(m.error())
+                    return m.error().code() == INVALID_SESSION_TIMEOUT
+                return False
+            harness.wait_until(client_error, TIMEOUT, what="librdkafka to report INVALID_SESSION_TIMEOUT "
+                               "(errors so far: %s)" % seen)
+            self.assertEqual(c.assignment(), [])
+        finally:
+            c.close()
+        kp = self.kp_member("kafka-python-short-session", "g-errors-kp", topic, session_timeout_ms=3000,
+                            heartbeat_interval_ms=1000)
+        self.wait(lambda: any(e.get("name") == "InvalidSessionTimeoutError"
+                              for e in kp.all_events(("error",))),
+                  TIMEOUT, "kafka-python to raise InvalidSessionTimeoutError", [kp])
+        self.assertEqual(kp.assignment() or [], [])
+
+        # Heartbeat: an unknown member of a live group, and of no group.
+        c = self.group_consumer("g-errors-hb")
+        try:
+            c.subscribe([topic])
+            self.wait(lambda: c.poll(0.1) is None and c.assignment() and (cgmd_generation(c)[0] or 0) > 0,
+                      TIMEOUT, "a member of g-errors-hb")
+            generation, member_id = cgmd_generation(c)
+            self.assertEqual(raw.heartbeat("g-errors-hb", generation, "sluice-it-no-such-member"),
+                             UNKNOWN_MEMBER_ID)
+            self.assertEqual(raw.heartbeat("g-errors-hb", generation, member_id), NONE)
+            hb = retry_coordinator(lambda: raw.heartbeat("g-errors-no-such-group", 1,
+                                                         "sluice-it-no-such-member"))
+            self.assertEqual(hb, UNKNOWN_MEMBER_ID)
+            self.assertEqual(len(c.assignment()), 2)
+        finally:
+            c.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] in CHILD_MODES:
+        sys.exit(CHILD_MODES[sys.argv[1]](json.loads(sys.argv[2])))
+    harness.main()
