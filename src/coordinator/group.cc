@@ -154,8 +154,7 @@ void group::new_member_join(join_request request, int64_t now_ms, join_callback 
     return done(std::move(result));
   }
   request.member_id = std::move(member_id);
-  group_member member;
-  member.member_id = request.member_id;
+  group_member member = new_member(request);
   update_member(member, request, now_ms);
   add_member(std::move(member), now_ms, std::move(done));
 }
@@ -169,8 +168,7 @@ void group::known_member_join(join_request request, int64_t now_ms, join_callbac
   };
   if (auto pending = pending_members_.find(request.member_id); pending != pending_members_.end()) {
     pending_members_.erase(pending);
-    group_member member;
-    member.member_id = request.member_id;
+    group_member member = new_member(request);
     update_member(member, request, now_ms);
     return add_member(std::move(member), now_ms, std::move(done));
   }
@@ -182,7 +180,7 @@ void group::known_member_join(join_request request, int64_t now_ms, join_callbac
   switch (state_) {
     case group_state::preparing_rebalance:
       update_member(member, request, now_ms);
-      awaiting_join_[member.member_id] = std::move(done);
+      await_join(member.member_id, std::move(done));
       maybe_complete_join(now_ms);
       return;
     case group_state::completing_rebalance:
@@ -192,7 +190,7 @@ void group::known_member_join(join_request request, int64_t now_ms, join_callbac
         return done(result_for(member));
       }
       update_member(member, request, now_ms);
-      awaiting_join_[member.member_id] = std::move(done);
+      await_join(member.member_id, std::move(done));
       prepare_rebalance(now_ms);
       return;
     case group_state::stable:
@@ -204,7 +202,7 @@ void group::known_member_join(join_request request, int64_t now_ms, join_callbac
         return done(result_for(member));
       }
       update_member(member, request, now_ms);
-      awaiting_join_[member.member_id] = std::move(done);
+      await_join(member.member_id, std::move(done));
       prepare_rebalance(now_ms);
       return;
     case group_state::empty:
@@ -265,16 +263,16 @@ void group::static_rejoin(join_request request, int64_t now_ms, join_callback do
         }
         return done(std::move(result));
       }
-      awaiting_join_[placed.member_id] = std::move(done);
+      await_join(placed.member_id, std::move(done));
       prepare_rebalance(now_ms);
       return;
     case group_state::completing_rebalance:
       // Its new id is in no assignment yet.
-      awaiting_join_[placed.member_id] = std::move(done);
+      await_join(placed.member_id, std::move(done));
       prepare_rebalance(now_ms);
       return;
     case group_state::preparing_rebalance:
-      awaiting_join_[placed.member_id] = std::move(done);
+      await_join(placed.member_id, std::move(done));
       maybe_complete_join(now_ms);
       return;
     case group_state::empty:
@@ -287,15 +285,42 @@ void group::static_rejoin(join_request request, int64_t now_ms, join_callback do
   done(std::move(result));
 }
 
-void group::update_member(group_member& member, const join_request& request, int64_t now_ms) {
+// A rejoin changes what a member asks for, never who it is: its instance id,
+// client id and host stay those of its first join (as in Kafka).
+group_member group::new_member(const join_request& request) {
+  group_member member;
+  member.member_id = request.member_id;
   member.group_instance_id = request.group_instance_id;
   member.client_id = request.client_id;
   member.client_host = request.client_host;
+  return member;
+}
+
+void group::update_member(group_member& member, const join_request& request, int64_t now_ms) {
   member.session_timeout_ms = request.session_timeout_ms;
   member.rebalance_timeout_ms = request.rebalance_timeout_ms;
   member.protocol_type = request.protocol_type;
   member.protocols = request.protocols;
   member.session_deadline_ms = now_ms + request.session_timeout_ms;
+}
+
+void group::await_join(const std::string& member_id, join_callback done) {
+  auto [it, added] = awaiting_join_.try_emplace(member_id, std::move(done));
+  if (added) return;
+  auto replaced = std::exchange(it->second, std::move(done));
+  join_result result;
+  result.error = error_code::rebalance_in_progress;
+  result.member_id = member_id;
+  replaced(std::move(result));
+}
+
+void group::await_sync(const std::string& member_id, sync_callback done) {
+  auto [it, added] = awaiting_sync_.try_emplace(member_id, std::move(done));
+  if (added) return;
+  auto replaced = std::exchange(it->second, std::move(done));
+  sync_result result;
+  result.error = error_code::rebalance_in_progress;
+  replaced(std::move(result));
 }
 
 void group::add_member(group_member member, int64_t now_ms, join_callback done) {
@@ -304,7 +329,7 @@ void group::add_member(group_member member, int64_t now_ms, join_callback done) 
   if (member.group_instance_id) static_members_[*member.group_instance_id] = member.member_id;
   const std::string id = member.member_id;
   members_.emplace(id, std::move(member));
-  awaiting_join_[id] = std::move(done);
+  await_join(id, std::move(done));
   if (state_ == group_state::preparing_rebalance) {
     if (in_initial_delay_) joined_during_delay_ = true;
     maybe_complete_join(now_ms);
@@ -352,7 +377,7 @@ void group::sync(sync_request request, int64_t now_ms, sync_callback done) {
   }
   member.session_deadline_ms = now_ms + member.session_timeout_ms;
   pending_sync_.erase(member.member_id);
-  awaiting_sync_[member.member_id] = std::move(done);
+  await_sync(member.member_id, std::move(done));
   if (member.member_id != leader_) return;
 
   // The leader's assignment: members it left out get an empty one.
@@ -411,7 +436,6 @@ error_code group::check_member(const member_identity& who) const {
     auto it = static_members_.find(*who.group_instance_id);
     if (it == static_members_.end()) return error_code::unknown_member_id;
     if (it->second != who.member_id) return error_code::fenced_instance_id;
-    return error_code::none;
   }
   return members_.contains(who.member_id) ? error_code::none : error_code::unknown_member_id;
 }
@@ -522,8 +546,11 @@ void group::complete_join(int64_t now_ms) {
     leader_ = awaiting_join_.empty() ? "" : awaiting_join_.begin()->first;
   }
   ++generation_;
-  stored_changed_ = true;
+  // A generation with members is stored when its leader's assignment
+  // arrives (sync): stored now, a restart would bring it back as Stable
+  // with no assignment. An Empty group is stored at once.
   if (members_.empty()) {
+    stored_changed_ = true;
     protocol_name_.reset();
     leader_.clear();
     transition(group_state::empty, now_ms);

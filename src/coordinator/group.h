@@ -198,7 +198,13 @@ class group {
  private:
   bool has_all_members_joined() const;
   void add_member(group_member member, int64_t now_ms, join_callback done);
+  static group_member new_member(const join_request& request);
   void update_member(group_member& member, const join_request& request, int64_t now_ms);
+  // A member's waiting JoinGroup or SyncGroup; one it replaces (the same
+  // member asking again, e.g. on a new connection) is answered
+  // REBALANCE_IN_PROGRESS so that no request waits forever.
+  void await_join(const std::string& member_id, join_callback done);
+  void await_sync(const std::string& member_id, sync_callback done);
   void remove_member(const std::string& member_id, int64_t now_ms);
   void prepare_rebalance(int64_t now_ms);
   void maybe_complete_join(int64_t now_ms);

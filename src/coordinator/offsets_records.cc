@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -227,9 +228,12 @@ void replay_batch(const protocol::record_batch& batch, const std::string& direct
 
 int32_t offsets_partition_for(std::string_view group_id, int32_t partition_count) {
   assert(partition_count > 0);
-  // Kafka's Utils.abs: masking the sign bit maps INT32_MIN to 0, where a true
-  // abs() would overflow.
-  return (java_string_hash(group_id) & 0x7fffffff) % partition_count;
+  // Kafka's Utils.abs: the absolute value, except that INT32_MIN (whose
+  // absolute value does not fit) is 0.
+  const int32_t hash = java_string_hash(group_id);
+  const int32_t positive =
+      hash == std::numeric_limits<int32_t>::min() ? 0 : (hash < 0 ? -hash : hash);
+  return positive % partition_count;
 }
 
 offsets_record offset_commit_record(std::string_view group, std::string_view topic,

@@ -88,14 +88,25 @@ void shard_groups::persist(coordinator::group& g, partition& log_partition) {
   }
 }
 
+void shard_groups::stop() {
+  stopping_ = true;
+  for (auto& [id, g] : groups_) g->abort_waiting();
+}
+
 void shard_groups::run_timers(int64_t now_ms, const cluster::broker_config& config,
                               const metadata_image& image, bool check_retention) {
+  if (stopping_) return;
   const int64_t retention_ms = config.offsets_retention_minutes * 60'000;
   std::vector<std::string> emptied;
   for (auto& [id, g] : groups_) {
+    // Most groups have nothing due: that check comes first, it is cheap.
+    const bool due = g->next_deadline_ms() <= now_ms;
+    if (!due && !check_retention) continue;
     partition* p = offsets_partition(image, id);
-    if (p == nullptr) continue;
-    if (g->next_deadline_ms() <= now_ms) {
+    // Every group here belongs to a partition of this shard, which is fixed
+    // (__consumer_offsets never changes its partition count).
+    if (p == nullptr || p->owner != shard_set::current()) continue;
+    if (due) {
       g->tick(now_ms);
       persist(*g, *p);
     }
@@ -159,7 +170,17 @@ base::result<void> group_coordinator::load() {
       std::map<coordinator::topic_partition_key, coordinator::committed_offset> offsets;
     };
     std::map<std::string, found> groups;
+    size_t strays = 0;
     auto replayed = coordinator::replay_offsets_log(*p->log, [&](coordinator::offsets_entry&& e) {
+      const std::string& group_id =
+          std::visit([](const auto& entry) -> const std::string& { return entry.group; }, e);
+      // A record of a group that does not hash here (a log copied from a
+      // cluster with another partition count) would put the group on the
+      // wrong shard: it is left out, and said so.
+      if (coordinator::offsets_partition_for(group_id, info->partition_count) != p->tp.partition) {
+        ++strays;
+        return;
+      }
       if (auto* offset = std::get_if<coordinator::offset_commit_entry>(&e)) {
         auto& offsets = groups[offset->group].offsets;
         coordinator::topic_partition_key key{offset->topic, offset->partition};
@@ -178,6 +199,10 @@ base::result<void> group_coordinator::load() {
     if (!replayed) {
       return base::fail("loading the groups of " + p->tp.topic + "-" +
                         std::to_string(p->tp.partition) + ": " + replayed.error().message);
+    }
+    if (strays > 0) {
+      spdlog::warn("{}-{}: {} records of groups that belong to other partitions were ignored",
+                   p->tp.topic, p->tp.partition, strays);
     }
     shard_groups& shard = *shard_state_[p->owner];
     for (auto& [id, content] : groups) {
@@ -205,7 +230,7 @@ void group_coordinator::stop() {
   for (shard_id shard = 0; shard < shards_.count(); ++shard) {
     std::promise<void> done;
     asio::post(shards_.context(shard), [&] {
-      for (auto& [id, g] : shard_state_[shard]->all()) g->abort_waiting();
+      shard_state_[shard]->stop();
       done.set_value();
     });
     done.get_future().wait();

@@ -59,7 +59,14 @@ class shard_groups {
   void run_timers(int64_t now_ms, const cluster::broker_config& config, const metadata_image& image,
                   bool check_retention);
 
+  // Set when the broker stops: waiting JoinGroups and SyncGroups have been
+  // answered NOT_COORDINATOR, new ones are too, and the timers stand still
+  // (a member that cannot reach a stopping broker is not expired by it).
+  bool stopping() const { return stopping_; }
+  void stop();
+
  private:
+  bool stopping_ = false;
   coordinator::group_limits limits_;
   shard_set& shards_;
   std::map<std::string, std::unique_ptr<coordinator::group>, std::less<>> groups_;

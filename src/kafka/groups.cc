@@ -123,6 +123,12 @@ asio::awaitable<handler_result> handle_join_group(request_context& ctx) {
     return answer(result);
   };
   if (!valid_group_id(request.group_id)) co_return fail(error_code::invalid_group_id);
+  // Checked before the group exists, so a refused join leaves none behind.
+  const auto& config = ctx.broker.config;
+  if (request.session_timeout_ms < config.group_min_session_timeout_ms ||
+      request.session_timeout_ms > config.group_max_session_timeout_ms) {
+    co_return fail(error_code::invalid_session_timeout);
+  }
   auto where = co_await ctx.broker.groups.place(request.group_id);
   if (where.log_partition == nullptr) co_return fail(error_code::coordinator_not_available);
 
@@ -143,6 +149,12 @@ asio::awaitable<handler_result> handle_join_group(request_context& ctx) {
   auto result = co_await ctx.broker.groups.on_group(
       where, [&](shard_groups& groups, partition& p) -> asio::awaitable<coordinator::join_result> {
         const int64_t now = storage::wall_clock_ms();
+        if (groups.stopping()) {
+          coordinator::join_result stopping;
+          stopping.error = error_code::not_coordinator;
+          stopping.member_id = join.member_id;
+          co_return stopping;
+        }
         group* g = groups.find(request.group_id);
         if (g == nullptr) {
           // Only a new member may create a group.
@@ -205,10 +217,11 @@ asio::awaitable<handler_result> handle_sync_group(request_context& ctx) {
   auto result = co_await ctx.broker.groups.on_group(
       where, [&](shard_groups& groups, partition& p) -> asio::awaitable<coordinator::sync_result> {
         group* g = groups.find(request.group_id);
-        if (g == nullptr) {
-          coordinator::sync_result unknown;
-          unknown.error = error_code::unknown_member_id;
-          co_return unknown;
+        if (g == nullptr || groups.stopping()) {
+          coordinator::sync_result refused;
+          refused.error =
+              g == nullptr ? error_code::unknown_member_id : error_code::not_coordinator;
+          co_return refused;
         }
         auto pending = std::make_shared<pending_answer<coordinator::sync_result>>(
             co_await asio::this_coro::executor);
@@ -315,9 +328,12 @@ asio::awaitable<handler_result> handle_offset_commit(request_context& ctx) {
       out.partitions.emplace_back().partition_index = wanted.partition_index;
     }
   }
+  // A group-level refusal; partitions already refused keep their own error.
   auto fail_all = [&](error_code error) {
     for (auto& topic : response.topics) {
-      for (auto& p : topic.partitions) p.error_code = code(error);
+      for (auto& p : topic.partitions) {
+        if (p.error_code == 0) p.error_code = code(error);
+      }
     }
   };
   auto where = co_await ctx.broker.groups.place(request.group_id);

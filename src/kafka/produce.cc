@@ -7,6 +7,7 @@
 
 #include <boost/asio/detached.hpp>
 
+#include "cluster/topic_name.h"
 #include "kafka/fetch_waiters.h"
 #include "kafka/handlers.h"
 #include "protocol/legacy_message_set.h"
@@ -290,6 +291,14 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
       partition* p = topic ? image->find(topic_data.name, data.index) : nullptr;
       if (p == nullptr) {
         fail(answer, error_code::unknown_topic_or_partition);
+        continue;
+      }
+      // Only the coordinators write their topics (as Kafka refuses "Cannot
+      // append to internal topic"): a forged record would become group state
+      // at the next start.
+      if (cluster::is_internal_topic(topic_data.name)) {
+        fail(answer, error_code::invalid_topic_exception,
+             "Cannot append to internal topic " + topic_data.name);
         continue;
       }
       auto records = check_records(ctx, *topic, data.records);

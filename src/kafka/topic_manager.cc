@@ -6,6 +6,7 @@
 
 #include "cluster/topic_config.h"
 #include "cluster/topic_name.h"
+#include "coordinator/offsets_records.h"
 #include "coordinator/producer_state.h"
 
 namespace sluice::kafka {
@@ -307,6 +308,10 @@ admin_result<void> topic_manager::delete_topic(const std::string& name) {
     return refuse(protocol::error_code::unknown_topic_or_partition,
                   "This server does not host this topic-partition.");
   }
+  if (name == coordinator::offsets_topic_name) {
+    return refuse(protocol::error_code::invalid_request,
+                  "__consumer_offsets holds every consumer group's state and cannot be deleted.");
+  }
   // The record goes first: a crash before the logs are removed leaves
   // directories that the next start removes, never a topic without logs.
   auto removed = s.store->remove_topic(name);
@@ -330,6 +335,13 @@ admin_result<void> topic_manager::create_partitions(const std::string& name, int
   if (topic == nullptr) {
     return refuse(protocol::error_code::unknown_topic_or_partition,
                   "This server does not host this topic-partition.");
+  }
+  // A group's place is its id's hash modulo the partition count: more
+  // partitions would move groups away from their offsets.
+  if (name == coordinator::offsets_topic_name) {
+    return refuse(
+        protocol::error_code::invalid_request,
+        "__consumer_offsets keeps its partition count: consumer groups are placed by it.");
   }
   if (new_total <= topic->partition_count) {
     return refuse(protocol::error_code::invalid_partitions,

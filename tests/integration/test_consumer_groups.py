@@ -7,7 +7,14 @@ consumed once), cooperative-sticky incremental rebalancing, static membership
 kafka-python and kafkajs members, pub-sub across groups, committed offsets
 across a SIGTERM and a kill -9 restart, assign()-only commits, the admin side
 (ListGroups, DescribeGroups, DeleteGroups, OffsetDelete, lag) and Kafka's error
-codes for bad requests.
+codes for bad requests. On raw frames (RawClient, for what no library sends):
+OffsetCommit v2's retention_time_ms and offsets.retention.check.interval.ms
+(tombstones, across SIGTERM and kill -9 restarts), ILLEGAL_GENERATION and
+FENCED_INSTANCE_ID, a LeaveGroup v3 batch, DescribeGroups and ListGroups v4's
+states filter, a restart between a generation's JoinGroup and SyncGroup, and
+hostile JoinGroups (1000 protocols of 10 KiB; truncated and garbage bodies);
+a Stable librdkafka group across a SIGTERM restart; 200 groups from simple
+commits in ListGroups.
 
 Group members run as child processes of this script (`--ck-member`,
 `--kp-member`; kafkajs_group_member.js for kafkajs) that report what they do
@@ -18,6 +25,7 @@ on a failed request. Every child is stopped by PID and dies with this script."""
 import collections
 import json
 import os
+import random
 import signal
 import struct
 import subprocess
@@ -29,7 +37,8 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_hostile import connect, parse_api_versions_v0, recv_frame, request  # noqa: E402
+from test_hostile import (connect, expect_closed, parse_api_versions_v0, read_uvarint,  # noqa: E402
+                          recv_frame, request, uvarint)
 
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_INVALID, Consumer,  # noqa: E402
                              Producer, TopicPartition)
@@ -55,12 +64,15 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
+ILLEGAL_GENERATION = 22
 INVALID_GROUP_ID = 24
 UNKNOWN_MEMBER_ID = 25
 INVALID_SESSION_TIMEOUT = 26
+REBALANCE_IN_PROGRESS = 27
 NON_EMPTY_GROUP = 68
 GROUP_ID_NOT_FOUND = 69
 MEMBER_ID_REQUIRED = 79
+FENCED_INSTANCE_ID = 82
 GROUP_SUBSCRIBED_TO_TOPIC = 86
 COORDINATOR_RETRY = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)
 
@@ -412,6 +424,66 @@ class Reader:
         self.pos += n
         return s
 
+    def bytes(self):
+        n = self.take(">i")
+        if n < 0:
+            return None
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return bytes(b)
+
+    # Flexible versions (KIP-482).
+    def uvarint(self):
+        n, self.pos = read_uvarint(self.data, self.pos)
+        return n
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode("utf-8", "replace")
+        self.pos += n
+        return s
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()  # tag
+            self.pos += self.uvarint()
+
+
+def _compact_str(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def encode_subscription(topics):
+    """ConsumerProtocolSubscription v0 with its version prefix."""
+    return struct.pack(">hi", 0, len(topics)) + b"".join(_str(t) for t in topics) + _bytes(None)
+
+
+def encode_assignment(assignment):
+    """{topic: [partitions]} -> ConsumerProtocolAssignment v0 bytes."""
+    out = struct.pack(">hi", 0, len(assignment))
+    for topic, partitions in sorted(assignment.items()):
+        out += _str(topic) + struct.pack(">i", len(partitions))
+        out += b"".join(struct.pack(">i", p) for p in partitions)
+    return out + _bytes(None)
+
+
+def join_group_body(version, group, session_timeout_ms, member_id, protocols, instance_id=None,
+                    protocol_type="consumer", rebalance_timeout_ms=None):
+    """A JoinGroup v0-5 request body; protocols: [(name, metadata bytes)]."""
+    body = _str(group) + struct.pack(">i", session_timeout_ms)
+    if version >= 1:
+        body += struct.pack(">i", rebalance_timeout_ms or session_timeout_ms)
+    body += _str(member_id)
+    if version >= 5:
+        body += _nullable_str(instance_id)
+    body += _str(protocol_type) + struct.pack(">i", len(protocols))
+    for name, metadata in protocols:
+        body += _str(name) + _bytes(metadata)
+    return body
+
 
 def decode_assignment(data):
     """ConsumerProtocolAssignment bytes -> {topic: sorted partitions}."""
@@ -431,8 +503,9 @@ class RawClient:
     call uses the highest version that both the broker (ApiVersions) and this
     encoder know."""
 
-    def __init__(self, port):
+    def __init__(self, port, client_id="sluice-it-groups"):
         self.sock = connect(port, timeout=TIMEOUT)
+        self.client_id = client_id.encode()
         self.corr = 1
         self.sock.sendall(request(18, 0, self.corr))
         _, err, self.apis = parse_api_versions_v0(recv_frame(self.sock, TIMEOUT))
@@ -452,55 +525,158 @@ class RawClient:
                                  % (api_key, blo, bhi, lo, hi))
         return v
 
-    def call(self, api_key, version, body):
+    def call(self, api_key, version, body, flexible=False):
         self.corr += 1
-        self.sock.sendall(request(api_key, version, self.corr, body, client_id=b"sluice-it-groups"))
+        self.sock.sendall(request(api_key, version, self.corr, body, flexible=flexible,
+                                  client_id=self.client_id))
         frame = recv_frame(self.sock, TIMEOUT)
         (corr,) = struct.unpack_from(">i", frame)
         if corr != self.corr:
             raise AssertionError("correlation id %d, expected %d" % (corr, self.corr))
-        return Reader(frame[4:])
+        r = Reader(frame[4:])
+        if flexible:
+            r.skip_tags()  # response header v1
+        return r
 
-    def join_group(self, group, session_timeout_ms, topics, member_id=""):
-        """JoinGroup v0-5 with one "range" protocol: {version, error,
-        generation, protocol, leader, member_id}."""
-        v = self.version(11, 0, 5)
-        body = _str(group) + struct.pack(">i", session_timeout_ms)
-        if v >= 1:
-            body += struct.pack(">i", session_timeout_ms)  # rebalance timeout
-        body += _str(member_id)
-        if v >= 5:
-            body += _nullable_str(None)  # group instance id
-        subscription = (struct.pack(">hi", 0, len(topics)) + b"".join(_str(t) for t in topics)
-                        + _bytes(None))
-        body += _str("consumer") + struct.pack(">i", 1) + _str("range") + _bytes(subscription)
-        r = self.call(11, v, body)
+    def join_group(self, group, session_timeout_ms, topics, member_id="", instance_id=None,
+                   protocols=None, version=None):
+        """JoinGroup v0-5 (version: exactly that one) with one "range"
+        protocol, or `protocols` [(name, metadata)]: {version, error,
+        generation, protocol, leader, member_id, members: [(member_id,
+        instance_id, metadata)]}."""
+        v = self.version(11, version or 0, version or 5)
+        if instance_id is not None and v < 5:
+            raise AssertionError("JoinGroup v%d has no group instance id" % v)
+        if protocols is None:
+            protocols = [("range", encode_subscription(topics))]
+        r = self.call(11, v, join_group_body(v, group, session_timeout_ms, member_id, protocols,
+                                             instance_id=instance_id))
         if v >= 2:
             r.take(">i")  # throttle
-        return {"version": v, "error": r.take(">h"), "generation": r.take(">i"),
-                "protocol": r.string(), "leader": r.string(), "member_id": r.string()}
+        out = {"version": v, "error": r.take(">h"), "generation": r.take(">i"),
+               "protocol": r.string(), "leader": r.string(), "member_id": r.string()}
+        out["members"] = []
+        for _ in range(r.take(">i")):
+            mid = r.string()
+            iid = r.string() if v >= 5 else None
+            out["members"].append((mid, iid, r.bytes()))
+        return out
 
-    def heartbeat(self, group, generation, member_id):
-        """Heartbeat v0-3: the error code."""
-        v = self.version(12, 0, 3)
+    def sync_group(self, group, generation, member_id, assignments=None, instance_id=None):
+        """SyncGroup v0-3; assignments {member_id: {topic: [partitions]}} (the
+        leader's): (error code, {topic: partitions} of this member)."""
+        v = self.version(14, 3 if instance_id is not None else 0, 3)
         body = _str(group) + struct.pack(">i", generation) + _str(member_id)
         if v >= 3:
-            body += _nullable_str(None)
+            body += _nullable_str(instance_id)
+        assignments = assignments or {}
+        body += struct.pack(">i", len(assignments))
+        for mid, assignment in sorted(assignments.items()):
+            body += _str(mid) + _bytes(encode_assignment(assignment))
+        r = self.call(14, v, body)
+        if v >= 1:
+            r.take(">i")
+        err = r.take(">h")
+        return err, decode_assignment(r.bytes())
+
+    def heartbeat(self, group, generation, member_id, instance_id=None):
+        """Heartbeat v0-3: the error code."""
+        v = self.version(12, 3 if instance_id is not None else 0, 3)
+        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        if v >= 3:
+            body += _nullable_str(instance_id)
         r = self.call(12, v, body)
         if v >= 1:
             r.take(">i")
         return r.take(">h")
 
-    def offset_commit(self, group, offsets, generation=-1, member_id=""):
-        """OffsetCommit v2-7 ({(topic, partition): offset}; generation -1 and
-        no member: a commit outside group management): {(topic, partition):
-        error code}."""
-        v = self.version(8, 2, 7)
+    def leave_group(self, group, members):
+        """LeaveGroup v3 (a batch, KIP-345); members [(member_id,
+        instance_id)]: (top-level error, [(member_id, instance_id, error)])."""
+        v = self.version(13, 3, 3)
+        body = _str(group) + struct.pack(">i", len(members))
+        for mid, iid in members:
+            body += _str(mid) + _nullable_str(iid)
+        r = self.call(13, v, body)
+        r.take(">i")
+        err = r.take(">h")
+        return err, [(r.string(), r.string(), r.take(">h")) for _ in range(r.take(">i"))]
+
+    def describe_groups(self, groups):
+        """DescribeGroups v0-4: [{error, group, state, protocol_type, protocol,
+        members: [{member_id, instance_id, client_id, client_host, metadata,
+        assignment}]}]."""
+        v = self.version(15, 0, 4)
+        body = struct.pack(">i", len(groups)) + b"".join(_str(g) for g in groups)
+        if v >= 3:
+            body += b"\x00"  # include_authorized_operations
+        r = self.call(15, v, body)
+        if v >= 1:
+            r.take(">i")
+        out = []
+        for _ in range(r.take(">i")):
+            g = {"error": r.take(">h"), "group": r.string(), "state": r.string(),
+                 "protocol_type": r.string(), "protocol": r.string(), "members": []}
+            for _ in range(r.take(">i")):
+                m = {"member_id": r.string()}
+                m["instance_id"] = r.string() if v >= 4 else None
+                m["client_id"], m["client_host"] = r.string(), r.string()
+                m["metadata"], m["assignment"] = r.bytes(), r.bytes()
+                g["members"].append(m)
+            if v >= 3:
+                r.take(">i")  # authorized operations
+            out.append(g)
+        return out
+
+    def list_groups(self, states=None):
+        """ListGroups v4 (flexible; states_filter, KIP-518): (error,
+        {group: (protocol_type, state)})."""
+        v = self.version(16, 4, 4)
+        states = states or []
+        body = uvarint(len(states) + 1) + b"".join(_compact_str(s) for s in states) + b"\x00"
+        r = self.call(16, v, body, flexible=True)
+        r.take(">i")  # throttle
+        err = r.take(">h")
+        out = {}
+        for _ in range(r.uvarint() - 1):
+            gid, ptype, state = r.compact_string(), r.compact_string(), r.compact_string()
+            r.skip_tags()
+            out[gid] = (ptype, state)
+        return err, out
+
+    def offset_fetch(self, group, topic, partitions):
+        """OffsetFetch v1-5 of some partitions of one topic: (top-level error
+        (v2+), {partition: (committed offset, error)})."""
+        v = self.version(9, 1, 5)
+        body = _str(group) + struct.pack(">i", 1) + _str(topic) + struct.pack(">i", len(partitions))
+        body += b"".join(struct.pack(">i", p) for p in partitions)
+        r = self.call(9, v, body)
+        if v >= 3:
+            r.take(">i")
+        out = {}
+        for _ in range(r.take(">i")):
+            r.string()
+            for _ in range(r.take(">i")):
+                p, offset = r.take(">i"), r.take(">q")
+                if v >= 5:
+                    r.take(">i")  # leader epoch
+                r.string()  # metadata
+                out[p] = (offset, r.take(">h"))
+        err = r.take(">h") if v >= 2 else NONE
+        return err, out
+
+    def offset_commit(self, group, offsets, generation=-1, member_id="", instance_id=None,
+                      version=None, retention_ms=-1):
+        """OffsetCommit v2-7 (version: exactly that one) ({(topic, partition):
+        offset}; generation -1 and no member: a commit outside group
+        management; retention_ms: v2-4's retention_time_ms, -1 the
+        broker's): {(topic, partition): error code}."""
+        v = self.version(8, version or (7 if instance_id is not None else 2), version or 7)
         body = _str(group) + struct.pack(">i", generation) + _str(member_id)
         if v >= 7:
-            body += _nullable_str(None)
+            body += _nullable_str(instance_id)
         if v <= 4:
-            body += struct.pack(">q", -1)  # retention: the broker's
+            body += struct.pack(">q", retention_ms)
         by_topic = collections.defaultdict(list)
         for (topic, partition), offset in offsets.items():
             by_topic[topic].append((partition, offset))
@@ -540,6 +716,46 @@ class RawClient:
         return err, out
 
 
+def in_thread(fn):
+    """Runs fn() in a daemon thread (a request whose answer waits for another
+    member's); returns result(timeout), which joins it and returns fn's value
+    or raises what it raised."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def result(timeout=TIMEOUT):
+        t.join(timeout)
+        if t.is_alive():
+            raise AssertionError("no answer within %d s" % timeout)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    result.done = lambda: not t.is_alive()
+    return result
+
+
+def parse_offsets_key(key):
+    """A __consumer_offsets record key: ("offset", group, topic, partition)
+    for versions 0-1 (OffsetCommitKey), ("group", group) for 2
+    (GroupMetadataKey), None otherwise."""
+    r = Reader(key)
+    version = r.take(">h")
+    if version in (0, 1):
+        return ("offset", r.string(), r.string(), r.take(">i"))
+    if version == 2:
+        return ("group", r.string())
+    return None
+
+
 def retry_coordinator(call, errors_of=lambda r: [r], timeout=20):
     """call() until none of its errors is a coordinator error (loading, not
     available, not coordinator): a fresh broker may still be loading
@@ -573,6 +789,12 @@ class ConsumerGroupTest(unittest.TestCase):
             self.assertTrue(alive, "the broker died during the test")
 
     # --- helpers -------------------------------------------------------------------
+
+    def raw(self, client_id="sluice-it-groups"):
+        """A RawClient on the current broker, closed at the end of the test."""
+        c = RawClient(self.broker.port, client_id=client_id)
+        self.addCleanup(c.close)
+        return c
 
     def start_broker(self, name, settings=None, apis=MEMBER_APIS):
         s = dict(BASE_SETTINGS)
@@ -1287,6 +1509,504 @@ class ConsumerGroupTest(unittest.TestCase):
             self.assertEqual(len(c.assignment()), 2)
         finally:
             c.close()
+
+    # --- 10: offset retention ----------------------------------------------------------------------
+
+    def test_offset_retention_expires_with_tombstones_across_restarts(self):
+        """OffsetCommit v2's retention_time_ms (1500 ms) for a group with no
+        members (generation -1, member ""): with
+        offsets.retention.check.interval.ms=500 the offset is gone from
+        OffsetFetch (-1) within a bounded wait, not before its 1.5 s, and a
+        tombstone for its key is in __consumer_offsets; an offset committed
+        with retention -1 (offsets.retention.minutes, 7 days) stays. Restarts
+        with a retention check too rare to run (1 h) show what the log says:
+        after SIGTERM and after kill -9 the expired offset stays gone and the
+        other survives; a tombstone written just before a kill -9 holds too;
+        and an explicit expiry time survives a restart (Kafka writes
+        OffsetCommitValue v1 for it) and is honoured after it."""
+        check_ms = "500"
+        rare = "3600000"
+        self.start_broker("groups-retention", {"offsets.retention.check.interval.ms": check_ms,
+                                               "offsets.topic.num.partitions": "3"})
+        topic, group = "grp-retention", "g-retention"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=3)
+
+        def fetch():
+            c = RawClient(self.broker.port)
+            try:
+                err, got = retry_coordinator(lambda: c.offset_fetch(group, topic, [0, 1, 2]),
+                                             lambda r: [r[0]] + [e for _, e in r[1].values()])
+            finally:
+                c.close()
+            self.assertEqual((err, sorted(e for _, e in got.values())), (NONE, [NONE] * 3), got)
+            return {p: o for p, (o, _) in got.items()}
+
+        def restart(how, check_interval):
+            self.broker.settings["offsets.retention.check.interval.ms"] = check_interval
+            if how == "SIGTERM":
+                self.assertEqual(self.broker.stop(), 0)
+            else:
+                self.broker.kill9()
+            self.broker.start()
+
+        def commit(partition, offset, retention_ms):
+            c = RawClient(self.broker.port)
+            try:
+                at = time.monotonic()
+                res = c.offset_commit(group, {(topic, partition): offset}, version=2,
+                                      retention_ms=retention_ms)
+            finally:
+                c.close()
+            self.assertEqual(res, {(topic, partition): NONE})
+            return at
+
+        def wait_gone(partition, since, what):
+            def gone():
+                return fetch()[partition] == -1 and time.monotonic() - since
+            return self.wait(gone, 20, "the offset of partition %d to expire (%s)" % (partition, what))
+
+        self.assertEqual(fetch(), {0: -1, 1: -1, 2: -1})  # creates __consumer_offsets
+        t0 = commit(0, 11, 1500)
+        commit(1, 22, -1)
+        self.assertEqual(fetch(), {0: 11, 1: 22, 2: -1})
+        expired_after = wait_gone(0, t0, "retention_time_ms 1500")
+        self.assertGreaterEqual(expired_after, 1.4, "expired %.2f s after a commit with a retention of "
+                                "1.5 s" % expired_after)
+        self.assertLess(expired_after, 10.0)
+        self.assertEqual(fetch(), {0: -1, 1: 22, 2: -1})
+        time.sleep(1.2)  # two more retention checks
+        self.assertEqual(fetch(), {0: -1, 1: 22, 2: -1})
+
+        # The log: p0 committed and then its tombstone; p1 committed, no tombstone.
+        history = collections.defaultdict(list)
+        for m in harness.ck_read_all(self.broker.bootstrap, "__consumer_offsets"):
+            key = parse_offsets_key(m.key())
+            if key and key[0] == "offset" and key[1] == group:
+                history[key[3]].append(m.value() is None)
+        self.assertEqual(dict(history), {0: [False, True], 1: [False]},
+                         "records of %s in __consumer_offsets (True: a tombstone)" % group)
+
+        for how in ("SIGTERM", "kill -9"):
+            restart(how, rare)
+            self.assertEqual(fetch(), {0: -1, 1: 22, 2: -1}, "after a %s restart" % how)
+
+        # A tombstone written just before a kill -9.
+        restart("SIGTERM", check_ms)
+        t2 = commit(2, 33, 1500)
+        wait_gone(2, t2, "retention_time_ms 1500, before the kill -9")
+        restart("kill -9", rare)
+        self.assertEqual(fetch(), {0: -1, 1: 22, 2: -1}, "after a kill -9 right after expiry")
+
+        # An explicit expiry time survives a restart and is honoured after it.
+        t3 = commit(0, 44, 4000)
+        self.assertEqual(fetch(), {0: 44, 1: 22, 2: -1})
+        restart("SIGTERM", check_ms)
+        expired_after = wait_gone(0, t3, "retention_time_ms 4000, across a restart")
+        self.assertGreaterEqual(expired_after, 3.9)
+        self.assertEqual(fetch(), {0: -1, 1: 22, 2: -1})
+
+    # --- 11: illegal generation, fencing, batch leave, describe, list --------------------------------
+
+    def test_raw_illegal_generation_fencing_leave_describe_list(self):
+        """A group of two members built with raw JoinGroup v5 / SyncGroup v3:
+        the dynamic one's first join gets MEMBER_ID_REQUIRED and an id, the
+        static one (group.instance.id "i1") is admitted at once and waits for
+        it. Then: Heartbeat and OffsetCommit with another generation get
+        ILLEGAL_GENERATION (and commit nothing); DescribeGroups shows Stable,
+        "consumer", "range", both members with client id, host, instance id,
+        subscription and assignment; ListGroups v4 with states_filter
+        ["Stable"] lists the group and ["Empty"] does not. "i1" rejoining with
+        member id "" gets a new member id in the same generation, and
+        Heartbeat, OffsetCommit, SyncGroup, JoinGroup and LeaveGroup with the
+        old member id and "i1" get FENCED_INSTANCE_ID while the new one is
+        served and the other member sees no rebalance. LeaveGroup v3 with
+        a known and an unknown member answers NONE and UNKNOWN_MEMBER_ID, and
+        the group rebalances for the member left."""
+        self.start_broker("groups-fencing", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-fence", "g-fence"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        a, b, admin = (self.raw(client_id=n) for n in ("raw-a", "raw-b", "raw-admin"))
+        for api, need in ((11, 5), (12, 3), (13, 3), (14, 3), (8, 7), (15, 4), (16, 4)):
+            self.assertGreaterEqual(admin.apis[api][1], need, "API key %d: v%d needed" % (api, need))
+        session = 30000
+
+        first = retry_coordinator(lambda: a.join_group(group, session, [topic], version=5),
+                                  lambda r: [r["error"]])
+        self.assertEqual((first["error"], first["generation"]), (MEMBER_ID_REQUIRED, -1), first)
+        member_a = first["member_id"]
+        self.assertTrue(member_a, first)
+
+        b_join = in_thread(lambda: b.join_group(group, session, [topic], instance_id="i1", version=5))
+
+        def b_waits():
+            if b_join.done():
+                raise AssertionError("b's JoinGroup was answered before a rejoined: %r" % (b_join(),))
+            d = admin.describe_groups([group])[0]
+            return d["state"] == "PreparingRebalance" and [m["client_id"] for m in d["members"]] == ["raw-b"]
+        self.wait(b_waits, TIMEOUT, "b to wait in PreparingRebalance for a")
+        ja = a.join_group(group, session, [topic], member_id=member_a, version=5)
+        jb = b_join()
+        self.assertEqual((ja["error"], jb["error"]), (NONE, NONE), (ja, jb))
+        member_b = jb["member_id"]
+        self.assertEqual(ja["member_id"], member_a)
+        self.assertTrue(member_b and member_b != member_a, jb)
+        generation = ja["generation"]
+        self.assertGreaterEqual(generation, 1)
+        self.assertEqual(jb["generation"], generation)
+        self.assertEqual((ja["protocol"], jb["protocol"], ja["leader"]), ("range", "range", jb["leader"]))
+        leader = ja["leader"]
+        self.assertIn(leader, (member_a, member_b))
+        follower = member_b if leader == member_a else member_a
+        by_id = {member_a: ja, member_b: jb}
+        self.assertEqual(sorted((m, i) for m, i, _ in by_id[leader]["members"]),
+                         sorted([(member_a, None), (member_b, "i1")]))
+        self.assertEqual({md for _, _, md in by_id[leader]["members"]}, {encode_subscription([topic])})
+        self.assertEqual(by_id[follower]["members"], [])
+
+        assignment = {member_a: {topic: [0]}, member_b: {topic: [1]}}
+        clients = {member_a: (a, None), member_b: (b, "i1")}
+        c, iid = clients[leader]
+        self.assertEqual(c.sync_group(group, generation, leader, assignment, instance_id=iid),
+                         (NONE, assignment[leader]))
+        c, iid = clients[follower]
+        self.assertEqual(c.sync_group(group, generation, follower, instance_id=iid),
+                         (NONE, assignment[follower]))
+
+        # DescribeGroups and ListGroups of the Stable group.
+        d = admin.describe_groups([group])[0]
+        self.assertEqual((d["error"], d["group"], d["state"], d["protocol_type"], d["protocol"]),
+                         (NONE, group, "Stable", "consumer", "range"), d)
+        self.assertEqual({m["member_id"]: (m["client_id"], m["instance_id"], m["client_host"],
+                                           m["metadata"], decode_assignment(m["assignment"]))
+                          for m in d["members"]},
+                         {member_a: ("raw-a", None, "/127.0.0.1", encode_subscription([topic]), {topic: [0]}),
+                          member_b: ("raw-b", "i1", "/127.0.0.1", encode_subscription([topic]), {topic: [1]})})
+        err, stable = admin.list_groups(["Stable"])
+        self.assertEqual((err, stable.get(group)), (NONE, ("consumer", "Stable")))
+        err, empty = admin.list_groups(["Empty"])
+        self.assertEqual(err, NONE)
+        self.assertNotIn(group, empty)
+        err, every = admin.list_groups()
+        self.assertEqual((err, every.get(group)), (NONE, ("consumer", "Stable")))
+
+        # Another generation: ILLEGAL_GENERATION, nothing committed.
+        self.assertEqual(a.heartbeat(group, generation, member_a), NONE)
+        self.assertEqual(a.heartbeat(group, generation + 1, member_a), ILLEGAL_GENERATION)
+        self.assertEqual(a.offset_commit(group, {(topic, 0): 5}, generation, member_a), {(topic, 0): NONE})
+        self.assertEqual(a.offset_commit(group, {(topic, 0): 99}, generation + 1, member_a),
+                         {(topic, 0): ILLEGAL_GENERATION})
+        self.assertEqual(a.offset_commit(group, {(topic, 0): 98}, generation - 1, member_a),
+                         {(topic, 0): ILLEGAL_GENERATION})
+        self.assertEqual(admin.offset_fetch(group, topic, [0, 1]), (NONE, {0: (5, NONE), 1: (-1, NONE)}))
+
+        # "i1" restarts: a new member id, the same generation; the old id is fenced.
+        b2 = self.raw(client_id="raw-b-restarted")
+        rejoin = b2.join_group(group, session, [topic], instance_id="i1", version=5)
+        self.assertEqual((rejoin["error"], rejoin["generation"]), (NONE, generation), rejoin)
+        member_b2 = rejoin["member_id"]
+        self.assertTrue(member_b2 and member_b2 not in (member_a, member_b), rejoin)
+        self.assertEqual(b.heartbeat(group, generation, member_b, instance_id="i1"), FENCED_INSTANCE_ID)
+        self.assertEqual(b.offset_commit(group, {(topic, 1): 7}, generation, member_b, instance_id="i1"),
+                         {(topic, 1): FENCED_INSTANCE_ID})
+        self.assertEqual(b.sync_group(group, generation, member_b, instance_id="i1")[0], FENCED_INSTANCE_ID)
+        self.assertEqual(b.heartbeat(group, generation, member_b), UNKNOWN_MEMBER_ID)
+        fenced_join = b.join_group(group, session, [topic], member_id=member_b, instance_id="i1", version=5)
+        self.assertEqual(fenced_join["error"], FENCED_INSTANCE_ID, fenced_join)
+        self.assertEqual(admin.leave_group(group, [(member_b, "i1")]),
+                         (NONE, [(member_b, "i1", FENCED_INSTANCE_ID)]))
+        self.assertEqual(b2.sync_group(group, generation, member_b2, instance_id="i1"), (NONE, {topic: [1]}))
+        self.assertEqual(b2.heartbeat(group, generation, member_b2, instance_id="i1"), NONE)
+        self.assertEqual(b2.offset_commit(group, {(topic, 1): 7}, generation, member_b2, instance_id="i1"),
+                         {(topic, 1): NONE})
+        self.assertEqual(a.heartbeat(group, generation, member_a), NONE, "a saw a rebalance")
+        self.assertEqual(admin.offset_fetch(group, topic, [0, 1]), (NONE, {0: (5, NONE), 1: (7, NONE)}))
+        d = admin.describe_groups([group])[0]
+        self.assertEqual((d["state"], sorted((m["member_id"], m["instance_id"]) for m in d["members"])),
+                         ("Stable", sorted([(member_a, None), (member_b2, "i1")])))
+
+        # LeaveGroup v3: one known member, one unknown.
+        err, left = admin.leave_group(group, [(member_a, None), ("sluice-it-no-such-member", None)])
+        self.assertEqual((err, left), (NONE, [(member_a, None, NONE),
+                                              ("sluice-it-no-such-member", None, UNKNOWN_MEMBER_ID)]))
+        self.assertEqual(a.heartbeat(group, generation, member_a), UNKNOWN_MEMBER_ID)
+        self.assertEqual(b2.heartbeat(group, generation, member_b2, instance_id="i1"), REBALANCE_IN_PROGRESS)
+        d = admin.describe_groups([group])[0]
+        self.assertEqual((d["state"], [m["member_id"] for m in d["members"]]),
+                         ("PreparingRebalance", [member_b2]))
+        self.assertEqual(admin.list_groups(["PreparingRebalance"])[1].get(group),
+                         ("consumer", "PreparingRebalance"))
+        self.assertNotIn(group, admin.list_groups(["Stable"])[1])
+
+    # --- 12: group state across a restart --------------------------------------------------------
+
+    def test_group_state_survives_sigterm_restart(self):
+        """Two librdkafka members of a Stable group (range, 4 partitions)
+        consume and commit 400 records; the broker stops with SIGTERM and
+        starts again on the same port and directory. The members go on: 400
+        more records are each consumed once (none of the committed ones
+        again), DescribeGroups shows the group Stable with both members, and
+        the committed offsets are the ends of the partitions."""
+        self.start_broker("groups-state-restart", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-state-restart", "g-state-restart"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=4)
+        conf = {"partition.assignment.strategy": "range"}
+        r1 = self.ck_member("r1", group, topic, conf, delay=0.002)
+        r2 = self.ck_member("r2", group, topic, conf, delay=0.002)
+        self.wait_split([r1, r2], 4)
+        batch1 = self.produce(topic, 0, 400)
+        self.wait_consumed([r1, r2], batch1, committed=True)
+
+        def described():
+            c = RawClient(self.broker.port)
+            try:
+                return c.describe_groups([group])[0]
+            finally:
+                c.close()
+
+        def stable_with_both():
+            d = described()
+            return (d["state"] == "Stable" and sorted(m["client_id"] for m in d["members"]) == ["r1", "r2"]
+                    and d)
+        before = self.wait(stable_with_both, TIMEOUT, "Stable with r1 and r2", [r1, r2])
+        generations = {m.name: m.generations()[-1] for m in (r1, r2)}
+        marks = {m.name: m.mark() for m in (r1, r2)}
+
+        stopped_at = time.monotonic()
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+        down_s = time.monotonic() - stopped_at
+        after = self.wait(stable_with_both, TIMEOUT, "Stable with r1 and r2 after the restart", [r1, r2])
+        batch2 = self.produce(topic, 400, 400)
+        self.wait_consumed([r1, r2], batch2, committed=True)
+        time.sleep(1.0)
+
+        for m in (r1, r2):
+            again = [(p, o) for p, o, v in ((e["p"], e["o"], e["v"]) for e in m.all_events(("msg",), marks[m.name]))
+                     if v < "rec-000400"]
+            self.assertEqual(again, [], "%s consumed committed records again after the restart\n%s"
+                             % (m.name, m.summary()))
+        self.check_delivered([r1, r2], allow_failed_commits=True)
+        ends = {}
+        for p, o in self.produced.values():
+            ends[p] = max(ends.get(p, 0), o + 1)
+        self.assertEqual(self.committed(group, topic, range(4)), ends)
+        d = self.wait(stable_with_both, TIMEOUT, "Stable with r1 and r2 at the end", [r1, r2])
+        self.assertEqual((d["error"], d["protocol_type"], d["protocol"]), (NONE, "consumer", "range"))
+        rejoined = {m.name: m.generations(marks[m.name]) for m in (r1, r2)}
+        print("state restart: broker down %.1f s; generations before %s, after %s; member ids %s"
+              % (down_s, generations, rejoined,
+                 "kept" if {m["member_id"] for m in after["members"]} ==
+                 {m["member_id"] for m in before["members"]} else "changed"))
+
+    def test_restart_between_join_and_sync_forgets_the_unsynced_generation(self):
+        """A generation whose JoinGroup answers went out but whose leader has
+        not sent SyncGroup is not stored (Kafka writes the group at the
+        leader's SyncGroup and when it turns Empty, never at the end of the
+        join). After a SIGTERM restart in that window the members' SyncGroup
+        must not be answered NONE with an assignment the leader never sent:
+        Kafka answers UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION (it knows only
+        the last synced generation) and the clients rejoin. Two groups: one
+        whose only member joined generation 1, and one Stable in generation 1
+        (a: both partitions) that b joined, both answered generation 2."""
+        self.start_broker("groups-unsynced", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic = "grp-unsynced"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        session = 30000
+
+        def join_dynamic(c, group):
+            first = retry_coordinator(lambda: c.join_group(group, session, [topic], version=5),
+                                      lambda r: [r["error"]])
+            self.assertEqual(first["error"], MEMBER_ID_REQUIRED, first)
+            return first["member_id"]
+
+        # g1: one member, generation 1 joined, not synced.
+        c1 = self.raw(client_id="u1-a")
+        m1 = join_dynamic(c1, "g-unsynced-1")
+        j1 = c1.join_group("g-unsynced-1", session, [topic], member_id=m1, version=5)
+        self.assertEqual((j1["error"], j1["generation"], j1["leader"]), (NONE, 1, m1), j1)
+
+        # g2: a Stable in generation 1 with [0, 1]; b joins; generation 2 joined, not synced.
+        ca, cb = self.raw(client_id="u2-a"), self.raw(client_id="u2-b")
+        ma = join_dynamic(ca, "g-unsynced-2")
+        ja = ca.join_group("g-unsynced-2", session, [topic], member_id=ma, version=5)
+        self.assertEqual((ja["error"], ja["generation"], ja["leader"]), (NONE, 1, ma), ja)
+        self.assertEqual(ca.sync_group("g-unsynced-2", 1, ma, {ma: {topic: [0, 1]}}), (NONE, {topic: [0, 1]}))
+        mb = join_dynamic(cb, "g-unsynced-2")
+        b_join = in_thread(lambda: cb.join_group("g-unsynced-2", session, [topic], member_id=mb, version=5))
+        self.wait(lambda: ca.heartbeat("g-unsynced-2", 1, ma) == REBALANCE_IN_PROGRESS, TIMEOUT,
+                  "g-unsynced-2 to rebalance for b")
+        ja2 = ca.join_group("g-unsynced-2", session, [topic], member_id=ma, version=5)
+        jb2 = b_join()
+        self.assertEqual([(j["error"], j["generation"], j["leader"]) for j in (ja2, jb2)],
+                         [(NONE, 2, ma), (NONE, 2, ma)])
+
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+
+        leader_assignment = {ma: {topic: [0]}, mb: {topic: [1]}}
+        c1, ca, cb = self.raw(client_id="u1-a"), self.raw(client_id="u2-a"), self.raw(client_id="u2-b")
+        got = {
+            "g1 leader": retry_coordinator(lambda: c1.sync_group("g-unsynced-1", 1, m1, {m1: {topic: [0, 1]}}),
+                                           lambda r: [r[0]]),
+            "g2 leader": retry_coordinator(lambda: ca.sync_group("g-unsynced-2", 2, ma, leader_assignment),
+                                           lambda r: [r[0]]),
+            "g2 follower": retry_coordinator(lambda: cb.sync_group("g-unsynced-2", 2, mb), lambda r: [r[0]]),
+        }
+        sent = {"g1 leader": {topic: [0, 1]}, "g2 leader": leader_assignment[ma],
+                "g2 follower": leader_assignment[mb]}
+        rejoin = (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS)
+        invented = {who: r for who, r in got.items()
+                    if not (r[0] in rejoin or r == (NONE, sent[who]))}
+        described = {g: self.raw().describe_groups([g])[0] for g in ("g-unsynced-1", "g-unsynced-2")}
+        self.assertEqual(invented, {}, "SyncGroup after the restart answered NONE with an assignment "
+                         "the leader never sent (error %d/%d/%d expected, or the leader's assignment %s); "
+                         "DescribeGroups now: %s" % (
+                             UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, sent,
+                             {g: (d["state"], [(m["client_id"], decode_assignment(m["assignment"]))
+                                               for m in d["members"]]) for g, d in described.items()}))
+
+    # --- 13: hostile group input -------------------------------------------------------------------
+
+    def test_hostile_join_group_with_1000_protocols_of_10_kib(self):
+        """A JoinGroup v5 with 1000 protocols of 10 KiB random metadata each
+        (about 10 MiB, under socket.request.max.bytes) is answered:
+        MEMBER_ID_REQUIRED, then with the id NONE, the first protocol chosen
+        and its 10 KiB metadata given back to the leader; SyncGroup and
+        LeaveGroup work for it. The broker stays up, and a librdkafka
+        consumer group on it consumes afterwards."""
+        self.start_broker("groups-hostile-big", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-hostile-big", "g-hostile-big"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        rnd = random.Random(20240601)
+        protocols = [("proto-%04d" % i, rnd.randbytes(10 * 1024)) for i in range(1000)]
+        size = len(join_group_body(5, group, 30000, "", protocols))
+        self.assertGreater(size, 10 * 1024 * 1000)
+        big = self.raw(client_id="big-join")
+        started = time.monotonic()
+        first = retry_coordinator(lambda: big.join_group(group, 30000, [], protocols=protocols, version=5),
+                                  lambda r: [r["error"]])
+        self.assertEqual(first["error"], MEMBER_ID_REQUIRED, first)
+        joined = big.join_group(group, 30000, [], member_id=first["member_id"], protocols=protocols,
+                                version=5)
+        took = time.monotonic() - started
+        self.assertEqual((joined["error"], joined["protocol"], joined["leader"], joined["generation"]),
+                         (NONE, "proto-0000", first["member_id"], 1),
+                         {k: v for k, v in joined.items() if k != "members"})
+        self.assertEqual(joined["members"], [(first["member_id"], None, protocols[0][1])])
+        self.assertEqual(big.sync_group(group, 1, first["member_id"], {first["member_id"]: {topic: [0]}}),
+                         (NONE, {topic: [0]}))
+        d = big.describe_groups([group])[0]
+        self.assertEqual((d["state"], d["protocol"], [m["metadata"] for m in d["members"]]),
+                         ("Stable", "proto-0000", [protocols[0][1]]))
+        self.assertEqual(big.leave_group(group, [(first["member_id"], None)]),
+                         (NONE, [(first["member_id"], None, NONE)]))
+        rss_kb = self.broker.rss_kb()
+        print("1000 protocols (%d bytes): two joins answered in %.1f s; broker RSS %d MiB"
+              % (size, took, rss_kb // 1024))
+        self.assertLess(rss_kb, 500 * 1024, "broker RSS after the 10 MiB JoinGroups")
+        self.assertTrue(self.broker.alive())
+
+        values = self.produce(topic, 0, 200)
+        m = self.ck_member("after-big", "g-hostile-big-after", topic)
+        self.wait_consumed([m], values, committed=True)
+        self.check_delivered([m])
+
+    def test_hostile_join_group_garbage_closes_only_that_connection(self):
+        """JoinGroup v5 frames whose body is truncated at several points, has
+        an array or bytes length of 2^31-1 with nothing behind it, a negative
+        string length, or is garbage: each connection is closed without an
+        answer. A raw client connected before, and a librdkafka member of the
+        group the truncated requests name, notice nothing: the one's
+        requests are answered, the other keeps its generation and consumes;
+        a well-formed JoinGroup on a fresh connection is answered."""
+        self.start_broker("groups-hostile-garbage", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-hostile-garbage", "g-hostile-live"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        live = self.ck_member("live", group, topic)
+        self.wait_split([live], 2)
+        self.wait(lambda: live.generations(), TIMEOUT, "live's generation", [live])
+        generation = live.generations()[-1]
+        mark = live.mark()
+        bystander = self.raw(client_id="bystander")
+        self.assertEqual(bystander.describe_groups([group])[0]["state"], "Stable")
+
+        head = (_str(group) + struct.pack(">ii", 30000, 30000) + _str("") + _nullable_str(None)
+                + _str("consumer"))
+        valid = head + struct.pack(">i", 1) + _str("range") + _bytes(encode_subscription([topic]))
+        self.assertEqual(valid, join_group_body(5, group, 30000, "", [("range", encode_subscription([topic]))]))
+        rnd = random.Random(7)
+        bodies = {
+            "empty body": b"",
+            "cut in the group id": valid[:5],
+            "cut in the protocol type": head[:-3],
+            "no protocols array": head,
+            "cut in the protocol metadata": valid[:-1],
+            "2^31-1 protocols": head + struct.pack(">i", 0x7FFFFFFF),
+            "2^31-1 bytes of metadata": head + struct.pack(">i", 1) + _str("range")
+            + struct.pack(">i", 0x7FFFFFFF) + b"\0" * 16,
+            "negative group id length": struct.pack(">h", -7) + valid[2 + len(group):],
+            "garbage": b"\x7f\xff" + rnd.randbytes(300),
+        }
+        for what, body in bodies.items():
+            s = connect(self.broker.port, timeout=TIMEOUT)
+            try:
+                s.sendall(request(11, 5, 42, body, client_id=b"sluice-it-garbage"))
+                got = expect_closed(s)
+            except AssertionError as e:
+                raise AssertionError("JoinGroup v5, %s: %s" % (what, e)) from None
+            finally:
+                s.close()
+            self.assertEqual(got, b"", "JoinGroup v5, %s: answered before closing" % what)
+            self.assertTrue(self.broker.alive(), "the broker died on JoinGroup v5, %s" % what)
+
+        # A well-formed one (another group) on a fresh connection is answered.
+        fresh = self.raw(client_id="fresh")
+        self.assertEqual(fresh.join_group("g-hostile-other", 30000, [topic], version=5)["error"],
+                         MEMBER_ID_REQUIRED)
+        # The bystander's connection and the live member are untouched.
+        d = bystander.describe_groups([group])[0]
+        self.assertEqual((d["state"], [m["client_id"] for m in d["members"]]), ("Stable", ["live"]))
+        member = d["members"][0]["member_id"]
+        self.assertEqual(bystander.heartbeat(group, generation[0], member), NONE)
+        values = self.produce(topic, 0, 200)
+        self.wait_consumed([live], values, committed=True)
+        self.assertEqual(live.all_events(("assign", "revoke", "lost", "gen", "error"), mark), [],
+                         "the live member saw a rebalance or an error")
+        self.check_delivered([live])
+
+    def test_200_groups_from_simple_commits_are_listed(self):
+        """200 groups, each created by one OffsetCommit with generation -1 and
+        no member: ListGroups v4 lists every one (protocol type "", Empty),
+        with states_filter ["Empty"] too, with ["Stable"] none of them but a
+        Stable group; librdkafka's list_groups (ListGroups and
+        DescribeGroups) shows them all; each has its offset."""
+        self.start_broker("groups-many", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic = "grp-many"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        live = self.ck_member("live", "g-many-live", topic)
+        self.wait_split([live], 2)
+        c = self.raw(client_id="many")
+        names = ["g-many-%03d" % i for i in range(200)]
+        for i, name in enumerate(names):
+            res = retry_coordinator(lambda: c.offset_commit(name, {(topic, i % 2): i}), lambda r: r.values())
+            self.assertEqual(res, {(topic, i % 2): NONE}, name)
+
+        err, listed = c.list_groups()
+        self.assertEqual(err, NONE)
+        self.assertEqual(sorted(set(names) - set(listed)), [], "groups ListGroups left out")
+        self.assertEqual({listed[n] for n in names}, {("", "Empty")})
+        self.assertEqual(listed.get("g-many-live"), ("consumer", "Stable"))
+        err, empty = c.list_groups(["Empty"])
+        self.assertEqual((err, sorted(g for g in empty if g.startswith("g-many-"))), (NONE, names))
+        err, stable = c.list_groups(["Stable"])
+        self.assertEqual((err, sorted(stable)), (NONE, ["g-many-live"]))
+
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        groups = {g.id: g for g in admin.list_groups(timeout=TIMEOUT)}
+        self.assertEqual(sorted(set(names) - set(groups)), [], "groups librdkafka's list_groups left out")
+        self.assertEqual({(groups[n].state, groups[n].error) for n in names}, {("Empty", None)})
+        for i in (0, 1, 99, 199):
+            self.assertEqual(c.offset_fetch(names[i], topic, [i % 2]), (NONE, {i % 2: (i, NONE)}))
 
 
 if __name__ == "__main__":
