@@ -73,6 +73,16 @@ base::shared_bytes own(const base::shared_bytes& bytes) {
   return base::shared_bytes::copy_of(bytes.span());
 }
 
+// Where a group lives, for the APIs that need a real group id: NONE, or why
+// the request cannot reach it.
+asio::awaitable<error_code> locate(request_context& ctx, const std::string& group_id,
+                                   group_coordinator::placement& where) {
+  if (!valid_group_id(group_id)) co_return error_code::invalid_group_id;
+  where = co_await ctx.broker.groups.place(group_id);
+  co_return where.log_partition == nullptr ? error_code::coordinator_not_available
+                                           : error_code::none;
+}
+
 // Waits until `end` on the group's partition is on disk: a commit is
 // answered only when a crash can no longer lose it, as an acks=all write is
 // (and, like one, not when __consumer_offsets has flush.on.acks.all=false).
@@ -129,8 +139,10 @@ asio::awaitable<handler_result> handle_join_group(request_context& ctx) {
       request.session_timeout_ms > config.group_max_session_timeout_ms) {
     co_return fail(error_code::invalid_session_timeout);
   }
-  auto where = co_await ctx.broker.groups.place(request.group_id);
-  if (where.log_partition == nullptr) co_return fail(error_code::coordinator_not_available);
+  group_coordinator::placement where;
+  if (auto error = co_await locate(ctx, request.group_id, where); error != error_code::none) {
+    co_return fail(error);
+  }
 
   coordinator::join_request join;
   join.member_id = request.member_id;
@@ -200,9 +212,10 @@ asio::awaitable<handler_result> handle_sync_group(request_context& ctx) {
     result.error = error;
     return answer(result);
   };
-  if (!valid_group_id(request.group_id)) co_return fail(error_code::invalid_group_id);
-  auto where = co_await ctx.broker.groups.place(request.group_id);
-  if (where.log_partition == nullptr) co_return fail(error_code::coordinator_not_available);
+  group_coordinator::placement where;
+  if (auto error = co_await locate(ctx, request.group_id, where); error != error_code::none) {
+    co_return fail(error);
+  }
 
   coordinator::sync_request sync;
   sync.member_id = request.member_id;
@@ -248,9 +261,10 @@ asio::awaitable<handler_result> handle_heartbeat(request_context& ctx) {
     response.error_code = code(error);
     return encode_response(ctx, response);
   };
-  if (!valid_group_id(request.group_id)) co_return answer(error_code::invalid_group_id);
-  auto where = co_await ctx.broker.groups.place(request.group_id);
-  if (where.log_partition == nullptr) co_return answer(error_code::coordinator_not_available);
+  group_coordinator::placement where;
+  if (auto error = co_await locate(ctx, request.group_id, where); error != error_code::none) {
+    co_return answer(error);
+  }
 
   auto error = co_await ctx.broker.groups.on_group(
       where, [&](shard_groups& groups, partition& p) -> asio::awaitable<error_code> {
@@ -293,9 +307,10 @@ asio::awaitable<handler_result> handle_leave_group(request_context& ctx) {
     }
     return encode_response(ctx, response);
   };
-  if (!valid_group_id(request.group_id)) co_return finish(error_code::invalid_group_id, {});
-  auto where = co_await ctx.broker.groups.place(request.group_id);
-  if (where.log_partition == nullptr) co_return finish(error_code::coordinator_not_available, {});
+  group_coordinator::placement where;
+  if (auto error = co_await locate(ctx, request.group_id, where); error != error_code::none) {
+    co_return finish(error, {});
+  }
 
   auto errors = co_await ctx.broker.groups.on_group(
       where, [&](shard_groups& groups, partition& p) -> asio::awaitable<std::vector<error_code>> {
@@ -553,13 +568,9 @@ asio::awaitable<handler_result> handle_describe_groups(request_context& ctx) {
   for (const auto& group_id : request.groups) {
     auto& out = response.groups.emplace_back();
     out.group_id = group_id;
-    if (!valid_group_id(group_id)) {
-      out.error_code = code(error_code::invalid_group_id);
-      continue;
-    }
-    auto where = co_await ctx.broker.groups.place(group_id);
-    if (where.log_partition == nullptr) {
-      out.error_code = code(error_code::coordinator_not_available);
+    group_coordinator::placement where;
+    if (auto error = co_await locate(ctx, group_id, where); error != error_code::none) {
+      out.error_code = code(error);
       continue;
     }
     co_await ctx.broker.groups.on_group(
@@ -643,13 +654,9 @@ asio::awaitable<handler_result> handle_delete_groups(request_context& ctx) {
   for (const auto& group_id : request.groups_names) {
     auto& out = response.results.emplace_back();
     out.group_id = group_id;
-    if (!valid_group_id(group_id)) {
-      out.error_code = code(error_code::invalid_group_id);
-      continue;
-    }
-    auto where = co_await ctx.broker.groups.place(group_id);
-    if (where.log_partition == nullptr) {
-      out.error_code = code(error_code::coordinator_not_available);
+    group_coordinator::placement where;
+    if (auto error = co_await locate(ctx, group_id, where); error != error_code::none) {
+      out.error_code = code(error);
       continue;
     }
     auto error = co_await ctx.broker.groups.on_group(
@@ -696,9 +703,10 @@ asio::awaitable<handler_result> handle_offset_delete(request_context& ctx) {
     response.topics.clear();
     return encode_response(ctx, response);
   };
-  if (!valid_group_id(request.group_id)) co_return top_level(error_code::invalid_group_id);
-  auto where = co_await ctx.broker.groups.place(request.group_id);
-  if (where.log_partition == nullptr) co_return top_level(error_code::coordinator_not_available);
+  group_coordinator::placement where;
+  if (auto error = co_await locate(ctx, request.group_id, where); error != error_code::none) {
+    co_return top_level(error);
+  }
   const auto& image = *where.image;
 
   auto error = co_await ctx.broker.groups.on_group(

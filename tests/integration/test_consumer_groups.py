@@ -14,7 +14,10 @@ FENCED_INSTANCE_ID, a LeaveGroup v3 batch, DescribeGroups and ListGroups v4's
 states filter, a restart between a generation's JoinGroup and SyncGroup, and
 hostile JoinGroups (1000 protocols of 10 KiB; truncated and garbage bodies);
 a Stable librdkafka group across a SIGTERM restart; 200 groups from simple
-commits in ListGroups.
+commits in ListGroups. __consumer_offsets is the coordinator's alone (Produce,
+DeleteTopics and CreatePartitions refused, internal in Metadata), a group's
+records land in the partition Kafka places it in (abs of the id's hash), and
+a SIGTERM during a rebalance answers the waiting JoinGroup and stops at once.
 
 Group members run as child processes of this script (`--ck-member`,
 `--kp-member`; kafkajs_group_member.js for kafkajs) that report what they do
@@ -33,6 +36,7 @@ import sys
 import threading
 import time
 import unittest
+import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,9 +44,9 @@ import harness  # noqa: E402
 from test_hostile import (connect, expect_closed, parse_api_versions_v0, read_uvarint,  # noqa: E402
                           recv_frame, request, uvarint)
 
-from confluent_kafka import (OFFSET_BEGINNING, OFFSET_INVALID, Consumer,  # noqa: E402
-                             Producer, TopicPartition)
-from confluent_kafka.admin import AdminClient  # noqa: E402
+from confluent_kafka import (OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaError,  # noqa: E402
+                             KafkaException, Producer, TopicPartition)
+from confluent_kafka.admin import AdminClient, NewPartitions  # noqa: E402
 
 TIMEOUT = 30
 THIS = os.path.abspath(__file__)
@@ -65,10 +69,12 @@ COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
 ILLEGAL_GENERATION = 22
+INVALID_TOPIC_EXCEPTION = 17
 INVALID_GROUP_ID = 24
 UNKNOWN_MEMBER_ID = 25
 INVALID_SESSION_TIMEOUT = 26
 REBALANCE_IN_PROGRESS = 27
+INVALID_REQUEST = 42
 NON_EMPTY_GROUP = 68
 GROUP_ID_NOT_FOUND = 69
 MEMBER_ID_REQUIRED = 79
@@ -485,6 +491,27 @@ def join_group_body(version, group, session_timeout_ms, member_id, protocols, in
     return body
 
 
+def offset_commit_key(group, topic, partition):
+    """A __consumer_offsets key: OffsetCommitKey (version 1)."""
+    return struct.pack(">h", 1) + _str(group) + _str(topic) + struct.pack(">i", partition)
+
+
+def offset_commit_value(offset, commit_ms):
+    """OffsetCommitValue version 1: offset, metadata, commit and expire time."""
+    return struct.pack(">hq", 1, offset) + _str("") + struct.pack(">qq", commit_ms, -1)
+
+
+def message_set_v1(records):
+    """A legacy message set of magic 1 messages [(key, value)] (what Produce
+    v2 carries), each with its CRC32."""
+    out = b""
+    for i, (key, value) in enumerate(records):
+        body = struct.pack(">bbq", 1, 0, int(time.time() * 1000)) + _bytes(key) + _bytes(value)
+        message = struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF) + body
+        out += struct.pack(">qi", i, len(message)) + message
+    return out
+
+
 def decode_assignment(data):
     """ConsumerProtocolAssignment bytes -> {topic: sorted partitions}."""
     if not data:
@@ -697,6 +724,71 @@ class RawClient:
             for _ in range(r.take(">i")):
                 partition = r.take(">i")
                 out[(topic, partition)] = r.take(">h")
+        return out
+
+    def produce(self, topic, partition, records, acks=-1):
+        """Produce v2 of [(key, value)] to one partition: (error, base offset)."""
+        v = self.version(0, 2, 2)
+        records = message_set_v1(records)
+        body = struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + _str(topic)
+        body += struct.pack(">ii", 1, partition) + _bytes(records)
+        r = self.call(0, v, body)
+        out = None
+        for _ in range(r.take(">i")):
+            r.string()
+            for _ in range(r.take(">i")):
+                r.take(">i")
+                err, base = r.take(">h"), r.take(">q")
+                r.take(">q")  # log append time
+                out = (err, base)
+        return out
+
+    def metadata(self, topics=None):
+        """Metadata v1 (topics None: all): {topic: (error, is_internal,
+        partition count)}."""
+        v = self.version(3, 1, 1)
+        if topics is None:
+            body = struct.pack(">i", -1)
+        else:
+            body = struct.pack(">i", len(topics)) + b"".join(_str(t) for t in topics)
+        r = self.call(3, v, body)
+        for _ in range(r.take(">i")):  # brokers
+            r.take(">i"), r.string(), r.take(">i"), r.string()
+        r.take(">i")  # controller
+        out = {}
+        for _ in range(r.take(">i")):
+            err, name, internal = r.take(">h"), r.string(), r.take(">b")
+            n = r.take(">i")
+            for _ in range(n):
+                r.take(">h"), r.take(">i"), r.take(">i")
+                for _ in range(2):  # replicas, isr
+                    for _ in range(r.take(">i")):
+                        r.take(">i")
+            out[name] = (err, bool(internal), n)
+        return out
+
+    def delete_topics(self, topics):
+        """DeleteTopics v1: {topic: error}."""
+        v = self.version(20, 1, 1)
+        body = struct.pack(">i", len(topics)) + b"".join(_str(t) for t in topics)
+        body += struct.pack(">i", 10000)
+        r = self.call(20, v, body)
+        r.take(">i")  # throttle
+        return {r.string(): r.take(">h") for _ in range(r.take(">i"))}
+
+    def create_partitions(self, topic, count):
+        """CreatePartitions v0 of one topic to `count` partitions: (error,
+        message)."""
+        v = self.version(37, 0, 0)
+        body = struct.pack(">i", 1) + _str(topic) + struct.pack(">i", count)
+        body += struct.pack(">i", -1)  # no assignment
+        body += struct.pack(">ib", 10000, 0)  # timeout, validate_only
+        r = self.call(37, v, body)
+        r.take(">i")  # throttle
+        out = None
+        for _ in range(r.take(">i")):
+            r.string()
+            out = (r.take(">h"), r.string())
         return out
 
     def offset_delete(self, group, topic, partitions):
@@ -2008,6 +2100,187 @@ class ConsumerGroupTest(unittest.TestCase):
         for i in (0, 1, 99, 199):
             self.assertEqual(c.offset_fetch(names[i], topic, [i % 2]), (NONE, {i % 2: (i, NONE)}))
 
+
+    # --- 14: __consumer_offsets belongs to the coordinator ----------------------------------------
+
+    def test_consumer_offsets_topic_is_protected(self):
+        """Once a group has committed offsets, __consumer_offsets refuses what
+        would change it from outside, as Kafka does: a Produce to it (a forged
+        OffsetCommit record that would become the group's offset at the next
+        start) gets INVALID_TOPIC_EXCEPTION from a raw Produce and from
+        librdkafka; DeleteTopics and CreatePartitions (which would move every
+        group away from its records) get INVALID_REQUEST, from the raw
+        requests and from librdkafka's AdminClient. Metadata v1 lists it
+        with is_internal true (and a user topic false). Afterwards, and after a
+        SIGTERM restart, the group's committed offsets are what it committed,
+        and the topic has its partitions still."""
+        self.start_broker("groups-protected", {"offsets.topic.num.partitions": "3"})
+        topic, group = "grp-protected", "g-protected"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        raw = self.raw(client_id="protected")
+        res = retry_coordinator(lambda: raw.offset_commit(group, {(topic, 0): 5, (topic, 1): 6}),
+                                lambda r: r.values())
+        self.assertEqual(res, {(topic, 0): NONE, (topic, 1): NONE})
+        self.assertEqual(raw.offset_fetch(group, topic, [0, 1]), (NONE, {0: (5, NONE), 1: (6, NONE)}))
+        before = collections.Counter(
+            m.partition() for m in harness.ck_read_all(self.broker.bootstrap, "__consumer_offsets"))
+
+        # Produce: a forged commit of offset 999 to every partition.
+        forged = [(offset_commit_key(group, topic, 0), offset_commit_value(999, int(time.time() * 1000)))]
+        for p in range(3):
+            err, _ = raw.produce("__consumer_offsets", p, forged)
+            self.assertEqual(err, INVALID_TOPIC_EXCEPTION, "raw Produce to __consumer_offsets-%d" % p)
+        self.assertEqual(raw.produce(topic, 0, [(b"k", b"v")])[0], NONE, "a Produce to a user topic")
+        delivered = []
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap, "message.timeout.ms": 10000,
+                             "error_cb": lambda err: None})
+        producer.produce("__consumer_offsets", key=forged[0][0], value=forged[0][1], partition=0,
+                         on_delivery=lambda err, msg: delivered.append(err))
+        self.assertEqual(producer.flush(20), 0, "librdkafka's Produce to __consumer_offsets unanswered")
+        self.assertEqual(len(delivered), 1)
+        self.assertIsNotNone(delivered[0], "librdkafka's Produce to __consumer_offsets was accepted")
+        self.assertEqual(delivered[0].code(), KafkaError.TOPIC_EXCEPTION, str(delivered[0]))
+
+        # DeleteTopics and CreatePartitions.
+        self.assertEqual(raw.delete_topics(["__consumer_offsets"]), {"__consumer_offsets": INVALID_REQUEST})
+        err, message = raw.create_partitions("__consumer_offsets", 10)
+        self.assertEqual(err, INVALID_REQUEST, message)
+        self.assertTrue(message, "CreatePartitions on __consumer_offsets refused without a message")
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        for what, fs in (
+                ("DeleteTopics", admin.delete_topics(["__consumer_offsets"], request_timeout=TIMEOUT)),
+                ("CreatePartitions", admin.create_partitions([NewPartitions("__consumer_offsets", 10)],
+                                                             request_timeout=TIMEOUT))):
+            with self.assertRaises(KafkaException, msg="librdkafka's %s of __consumer_offsets" % what) as e:
+                fs["__consumer_offsets"].result(timeout=TIMEOUT)
+            self.assertEqual(e.exception.args[0].code(), KafkaError.INVALID_REQUEST,
+                             "%s: %s" % (what, e.exception))
+
+        # Metadata: internal; a user topic is not.
+        md = raw.metadata(["__consumer_offsets", topic])
+        self.assertEqual(md, {"__consumer_offsets": (NONE, True, 3), topic: (NONE, False, 2)})
+        self.assertEqual(raw.metadata()["__consumer_offsets"], (NONE, True, 3))
+
+        # Nothing reached the log, the group is as it was, before and after a restart.
+        after = collections.Counter(
+            m.partition() for m in harness.ck_read_all(self.broker.bootstrap, "__consumer_offsets"))
+        self.assertEqual(after, before, "records in __consumer_offsets by partition")
+        self.assertEqual(self.committed(group, topic, [0, 1]), {0: 5, 1: 6})
+        del producer, admin  # librdkafka clients: gone before the broker stops
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+        raw = self.raw(client_id="protected-after")
+        got = retry_coordinator(lambda: raw.offset_fetch(group, topic, [0, 1]),
+                                lambda r: [r[0]] + [e for _, e in r[1].values()])
+        self.assertEqual(got, (NONE, {0: (5, NONE), 1: (6, NONE)}), "after a SIGTERM restart")
+        self.assertEqual(raw.metadata(["__consumer_offsets"]), {"__consumer_offsets": (NONE, True, 3)})
+
+    def test_group_is_placed_in_kafkas_partition(self):
+        """A group's __consumer_offsets partition is Kafka's
+        Utils.abs(groupId.hashCode()) % offsets.topic.num.partitions: with the
+        default 50 partitions, "my-group" (hash -1906497762) is in partition
+        12 (masking the sign bit instead would give 36). Its GroupMetadata
+        record (raw JoinGroup and SyncGroup) and its offset commit are both
+        there and in no other partition, and a consumer assigned to partition
+        12 from the beginning reads them."""
+        self.start_broker("groups-placement")
+        topic, group = "grp-placement", "my-group"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=1)
+        c = self.raw(client_id="placement")
+        first = retry_coordinator(lambda: c.join_group(group, 30000, [topic], version=5),
+                                  lambda r: [r["error"]])
+        self.assertEqual(first["error"], MEMBER_ID_REQUIRED, first)
+        member = first["member_id"]
+        joined = c.join_group(group, 30000, [topic], member_id=member, version=5)
+        self.assertEqual((joined["error"], joined["generation"]), (NONE, 1), joined)
+        self.assertEqual(c.sync_group(group, 1, member, {member: {topic: [0]}}), (NONE, {topic: [0]}))
+        self.assertEqual(c.offset_commit(group, {(topic, 0): 3}, 1, member), {(topic, 0): NONE})
+        self.assertEqual(c.metadata(["__consumer_offsets"])["__consumer_offsets"], (NONE, True, 50))
+
+        # Partition 12 alone, read from its beginning.
+        consumer = harness.ck_consumer(self.broker.bootstrap)
+        try:
+            consumer.assign([TopicPartition("__consumer_offsets", 12, OFFSET_BEGINNING)])
+            kinds = set()
+
+            def found():
+                for m in consumer.consume(num_messages=100, timeout=0.2):
+                    if m.error() is None and m.key() and b"my-group" in m.key():
+                        key = parse_offsets_key(m.key())
+                        if key and key[1] == group:
+                            kinds.add(key[0])
+                return kinds == {"group", "offset"}
+            self.wait(found, TIMEOUT, "the records of my-group in __consumer_offsets-12 (found: %s)" % kinds)
+        finally:
+            consumer.close()
+
+        # And in no other partition.
+        where = collections.defaultdict(set)
+        for m in harness.ck_read_all(self.broker.bootstrap, "__consumer_offsets"):
+            key = parse_offsets_key(m.key()) if m.key() else None
+            if key and key[1] == group:
+                where[m.partition()].add(key[0])
+        self.assertEqual(dict(where), {12: {"group", "offset"}},
+                         "partitions of __consumer_offsets holding my-group's records")
+
+    def test_sigterm_during_a_rebalance_answers_the_waiting_join(self):
+        """A raw member a is Stable alone (rebalance timeout 60 s); b joins, so
+        b's JoinGroup waits for a to rejoin, which it does not. SIGTERM: the
+        broker answers b's JoinGroup NOT_COORDINATOR (or closes its
+        connection) and exits 0 within a few seconds, not after its 30 s
+        drain of requests in flight nor a's 60 s. After a restart the group is
+        what was stored: Stable in generation 1 with a alone, and a's
+        heartbeat is served."""
+        self.start_broker("groups-stop-rebalance", apis={**MEMBER_APIS, **ADMIN_APIS})
+        topic, group = "grp-stop-rebalance", "g-stop-rebalance"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        session = 60000
+        a, b, admin = (self.raw(client_id=n) for n in ("stop-a", "stop-b", "stop-admin"))
+
+        first = retry_coordinator(lambda: a.join_group(group, session, [topic], version=5),
+                                  lambda r: [r["error"]])
+        self.assertEqual(first["error"], MEMBER_ID_REQUIRED, first)
+        member_a = first["member_id"]
+        ja = a.join_group(group, session, [topic], member_id=member_a, version=5)
+        self.assertEqual((ja["error"], ja["generation"], ja["leader"]), (NONE, 1, member_a), ja)
+        self.assertEqual(a.sync_group(group, 1, member_a, {member_a: {topic: [0, 1]}}),
+                         (NONE, {topic: [0, 1]}))
+
+        first_b = b.join_group(group, session, [topic], version=5)
+        self.assertEqual(first_b["error"], MEMBER_ID_REQUIRED, first_b)
+        member_b = first_b["member_id"]
+        b_join = in_thread(lambda: b.join_group(group, session, [topic], member_id=member_b, version=5))
+
+        def b_waits():
+            if b_join.done():
+                raise AssertionError("b's JoinGroup was answered before the SIGTERM: %r" % (b_join(),))
+            d = admin.describe_groups([group])[0]
+            return d["state"] == "PreparingRebalance" and len(d["members"]) == 2
+        self.wait(b_waits, TIMEOUT, "b to wait in PreparingRebalance for a")
+        self.assertEqual(a.heartbeat(group, 1, member_a), REBALANCE_IN_PROGRESS)
+
+        stopped_at = time.monotonic()
+        self.assertEqual(self.broker.stop(timeout=40), 0)
+        took = time.monotonic() - stopped_at
+        try:
+            answer = b_join(timeout=10)
+        except (AssertionError, ConnectionError) as e:  # closed without an answer
+            self.assertNotIsInstance(e, TimeoutError)
+            self.assertTrue(isinstance(e, ConnectionError) or "connection closed" in str(e), repr(e))
+            answer = None
+        if answer is not None:
+            self.assertEqual(answer["error"], NOT_COORDINATOR, answer)
+        print("SIGTERM during a rebalance: stopped in %.2f s; b's JoinGroup: %s"
+              % (took, "closed" if answer is None else "error %d" % answer["error"]))
+        self.assertLess(took, 10.0, "the broker took %.1f s to stop with a JoinGroup waiting" % took)
+
+        self.broker.start()
+        c = self.raw(client_id="stop-after")
+        d = retry_coordinator(lambda: c.describe_groups([group])[0], lambda r: [r["error"]])
+        self.assertEqual((d["error"], d["state"], [m["member_id"] for m in d["members"]]),
+                         (NONE, "Stable", [member_a]))
+        self.assertEqual(decode_assignment(d["members"][0]["assignment"]), {topic: [0, 1]})
+        self.assertEqual(c.heartbeat(group, 1, member_a), NONE)
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] in CHILD_MODES:

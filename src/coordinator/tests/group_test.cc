@@ -363,6 +363,8 @@ using GroupStatic = group_test;
 using GroupOffsetCommit = group_test;
 using GroupOffsets = group_test;
 using GroupDelete = group_test;
+using GroupStore = group_test;
+using GroupAbort = group_test;
 using GroupRestore = group_test;
 using GroupInitialDelay = group_test;
 
@@ -850,6 +852,96 @@ TEST_F(GroupJoin, LeavingWhileTheJoinWaitsAnswersTheJoin) {
   EXPECT_EQ(member_ids(b.result()), std::vector<std::string>{ids[1]});
 }
 
+// A member's JoinGroup that waits is replaced by the same member's next one
+// (e.g. sent again on a new connection after a timeout): the replaced one is
+// answered REBALANCE_IN_PROGRESS at once, so that no request waits forever,
+// and the later one gets the answer of the join.
+TEST_F(GroupJoin, JoinAgainWhileTheRebalanceWaitsAnswersTheFirstJoin) {
+  std::vector<std::string> ids = make_stable({member("alpha"), member("beta")});
+  join_probe first = join(with_id(member("alpha"), ids[0]));
+  ASSERT_FALSE(first.answered());
+  ASSERT_EQ(g().state(), group_state::preparing_rebalance);
+
+  join_probe second = join(with_id(member("alpha"), ids[0]));
+  ASSERT_TRUE(first.answered()) << "the replaced JoinGroup is answered at once";
+  EXPECT_EQ(first.error(), error_code::rebalance_in_progress);
+  EXPECT_EQ(first.result().member_id, ids[0]);
+  EXPECT_FALSE(second.answered()) << "beta has not rejoined";
+  EXPECT_EQ(g().state(), group_state::preparing_rebalance);
+
+  join_probe b = join(with_id(member("beta"), ids[1]));
+  ASSERT_TRUE(second.answered());
+  ASSERT_TRUE(b.answered());
+  EXPECT_EQ(first.calls(), 1u) << "the replaced JoinGroup is answered once";
+  EXPECT_EQ(second.calls(), 1u);
+  EXPECT_EQ(second.error(), error_code::none);
+  EXPECT_EQ(second.result().generation, 3);
+  EXPECT_EQ(second.result().member_id, ids[0]);
+  EXPECT_EQ(second.result().leader, ids[0]);
+  EXPECT_EQ(member_ids(second.result()), sorted(ids));
+  EXPECT_EQ(b.error(), error_code::none);
+  EXPECT_EQ(b.result().generation, 3);
+  EXPECT_EQ(g().state(), group_state::completing_rebalance);
+}
+
+// The same for a new member that joins again with its id while its first
+// join (the one that made it a member) still waits.
+TEST_F(GroupJoin, NewMemberJoiningAgainWhileItWaitsAnswersTheFirstJoin) {
+  std::vector<std::string> ids = make_stable({member("alpha")});
+  join_probe pending = join(member("beta"));
+  ASSERT_EQ(pending.error(), error_code::member_id_required);
+  const std::string beta = pending.result().member_id;
+
+  join_probe first = join(with_id(member("beta"), beta));
+  ASSERT_FALSE(first.answered()) << "waits for alpha";
+  ASSERT_TRUE(has_member(beta));
+  join_probe second = join(with_id(member("beta"), beta));
+  ASSERT_TRUE(first.answered());
+  EXPECT_EQ(first.error(), error_code::rebalance_in_progress);
+  EXPECT_EQ(first.result().member_id, beta);
+  EXPECT_FALSE(second.answered());
+
+  join_probe a = join(with_id(member("alpha"), ids[0]));
+  ASSERT_TRUE(a.answered());
+  ASSERT_TRUE(second.answered());
+  EXPECT_EQ(first.calls(), 1u);
+  EXPECT_EQ(second.error(), error_code::none);
+  EXPECT_EQ(second.result().generation, 2);
+  EXPECT_EQ(second.result().member_id, beta);
+  EXPECT_EQ(member_ids(a.result()), sorted({ids[0], beta}));
+}
+
+// GroupMetadata.updateMember: a rejoin changes the member's protocols and
+// timeouts, never its client id or host (those of its first join).
+TEST_F(GroupJoin, RejoinKeepsTheClientIdAndHostOfTheFirstJoin) {
+  std::vector<std::string> ids = make_stable({member("alpha"), member("beta")});
+  join_request changed = with_protocols(with_id(member("beta-renamed", 20000, 40000), ids[1]),
+                                        {{"range", bytes_of("range/beta-v2")}});
+  changed.client_host = "/10.9.9.9";
+  join_probe b = join(changed);
+  ASSERT_FALSE(b.answered());
+  join_probe a = join(with_id(member("alpha"), ids[0]));
+  ASSERT_TRUE(b.answered());
+  EXPECT_EQ(b.error(), error_code::none);
+
+  const group_member& m = g().members().at(ids[1]);
+  EXPECT_EQ(m.client_id, "beta");
+  EXPECT_EQ(m.client_host, "/10.0.0.7");
+  EXPECT_EQ(m.session_timeout_ms, 20000) << "what it asks for does change";
+  EXPECT_EQ(m.rebalance_timeout_ms, 40000);
+  ASSERT_EQ(m.protocols.size(), 1u);
+  EXPECT_EQ(text_of(m.protocols[0].second), "range/beta-v2");
+
+  sync_probe s = sync(ids[0], 3, {{ids[0], bytes_of("a")}, {ids[1], bytes_of("b")}});
+  ASSERT_EQ(s.error(), error_code::none);
+  const stored_group written = g().to_stored();
+  const stored_member* stored = find_member(written, ids[1]);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->client_id, "beta");
+  EXPECT_EQ(stored->client_host, "/10.0.0.7");
+  EXPECT_EQ(text_of(stored->subscription), "range/beta-v2");
+}
+
 // --- Protocol selection.
 
 // selectProtocol: among the protocols every member supports, each member
@@ -1260,6 +1352,31 @@ TEST_F(GroupSync, GroupNobodySyncsBecomesEmpty) {
   EXPECT_TRUE(g().stored_changed());
 }
 
+// A member's SyncGroup that waits for the leader is replaced by the same
+// member's next one: the replaced one is answered REBALANCE_IN_PROGRESS at
+// once, the later one gets the assignment.
+TEST_F(GroupSync, SyncAgainWhileWaitingAnswersTheFirstSync) {
+  std::vector<std::string> ids = make_completing({member("alpha"), member("beta")});
+  sync_probe first = sync(ids[1], 2);
+  ASSERT_FALSE(first.answered());
+
+  sync_probe second = sync(ids[1], 2);
+  ASSERT_TRUE(first.answered()) << "the replaced SyncGroup is answered at once";
+  EXPECT_EQ(first.error(), error_code::rebalance_in_progress);
+  EXPECT_FALSE(second.answered()) << "waits for the leader";
+  EXPECT_EQ(g().state(), group_state::completing_rebalance);
+
+  sync_probe leader = sync(ids[0], 2, {{ids[0], bytes_of("a")}, {ids[1], bytes_of("b")}});
+  ASSERT_TRUE(leader.answered());
+  ASSERT_TRUE(second.answered());
+  EXPECT_EQ(first.calls(), 1u) << "the replaced SyncGroup is answered once";
+  EXPECT_EQ(second.calls(), 1u);
+  EXPECT_EQ(second.error(), error_code::none);
+  EXPECT_EQ(second.assignment(), "b");
+  EXPECT_EQ(leader.assignment(), "a");
+  EXPECT_EQ(g().state(), group_state::stable);
+}
+
 // --- LeaveGroup.
 
 TEST_F(GroupLeave, MemberLeavesAndTheGroupRebalances) {
@@ -1571,6 +1688,77 @@ TEST_F(GroupStatic, RestartDuringCompletingRebalanceRebalances) {
   EXPECT_NE(s.result().member_id, ids[1]);
 }
 
+// A static member rejoining by its member id without its instance id (a
+// client that sends it only on some requests) stays static: its instance id
+// is who it is, not something a rejoin changes. After it leaves, the instance
+// id is free, and a JoinGroup with it and no member id is a new member.
+TEST_F(GroupStatic, RejoinWithoutTheInstanceIdKeepsIt) {
+  std::vector<std::string> ids =
+      make_stable({member("alpha"), static_member("sigma", "sigma-host-1")});
+  const std::string sigma = ids[1];
+  join_probe s = join(with_protocols(with_id(member("sigma"), sigma),
+                                     {{"range", bytes_of("range/sigma-v2")}}));
+  ASSERT_FALSE(s.answered()) << "new metadata: a rebalance";
+  join_probe a = join(with_id(member("alpha"), ids[0]));
+  ASSERT_TRUE(s.answered());
+  EXPECT_EQ(s.error(), error_code::none);
+  EXPECT_EQ(g().members().at(sigma).group_instance_id,
+            std::optional<std::string>("sigma-host-1"));
+  const join_member* listed = find_member(a.result(), sigma);
+  ASSERT_NE(listed, nullptr);
+  EXPECT_EQ(listed->group_instance_id, std::optional<std::string>("sigma-host-1"));
+  sync_probe leader = sync(ids[0], 3, {{ids[0], bytes_of("a")}, {sigma, bytes_of("s")}});
+  ASSERT_EQ(leader.error(), error_code::none);
+  const stored_group written = g().to_stored();
+  const stored_member* stored = find_member(written, sigma);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->group_instance_id, std::optional<std::string>("sigma-host-1"));
+  EXPECT_EQ(heartbeat(sigma, 3, "sigma-host-1"), error_code::none);
+
+  // It leaves by member id alone: its instance id goes with it.
+  EXPECT_EQ(leave(sigma), error_code::none);
+  EXPECT_FALSE(has_member(sigma));
+  EXPECT_EQ(heartbeat(sigma, 3, "sigma-host-1"), error_code::unknown_member_id);
+  EXPECT_EQ(check_commit(sigma, 3, "sigma-host-1"), error_code::unknown_member_id);
+
+  join_probe again;
+  EXPECT_NO_THROW(again = join(static_member("sigma", "sigma-host-1")));
+  join_probe a2 = join(with_id(member("alpha"), ids[0]));
+  ASSERT_TRUE(again.answered());
+  EXPECT_EQ(again.error(), error_code::none);
+  const std::string new_id = again.result().member_id;
+  EXPECT_NE(new_id, sigma);
+  EXPECT_TRUE(starts_with(new_id, "sigma-host-1-")) << new_id;
+  EXPECT_EQ(again.result().generation, 4);
+  ASSERT_TRUE(has_member(new_id));
+  EXPECT_EQ(g().members().at(new_id).group_instance_id,
+            std::optional<std::string>("sigma-host-1"));
+  EXPECT_EQ(member_ids(a2.result()), sorted({ids[0], new_id}));
+}
+
+// validateCurrentMember: an instance id mapped to the member id given is
+// that member: every request of it is served.
+TEST_F(GroupStatic, InstanceIdWithItsOwnMemberIdIsServed) {
+  std::vector<std::string> ids =
+      make_stable({member("alpha"), static_member("sigma", "sigma-host-1")});
+  EXPECT_EQ(heartbeat(ids[1], 2, "sigma-host-1"), error_code::none);
+  EXPECT_EQ(check_commit(ids[1], 2, "sigma-host-1"), error_code::none);
+  sync_probe s = sync(ids[1], 2, {}, "sigma-host-1");
+  ASSERT_TRUE(s.answered());
+  EXPECT_EQ(s.error(), error_code::none);
+  EXPECT_EQ(s.assignment(), assignment_for(ids[1]));
+  join_probe same = join(with_id(static_member("sigma", "sigma-host-1"), ids[1]));
+  ASSERT_TRUE(same.answered());
+  EXPECT_EQ(same.error(), error_code::none);
+  EXPECT_EQ(same.result().member_id, ids[1]);
+  EXPECT_EQ(g().state(), group_state::stable);
+  EXPECT_EQ(leave(ids[1], "sigma-host-1"), error_code::none);
+  EXPECT_FALSE(has_member(ids[1]));
+  // The mapping went with the member.
+  EXPECT_EQ(heartbeat(ids[1], 2, "sigma-host-1"), error_code::unknown_member_id);
+  EXPECT_EQ(leave("", "sigma-host-1"), error_code::unknown_member_id);
+}
+
 // --- OffsetCommit checks (validateOffsetCommit, doCommitOffsets).
 
 TEST_F(GroupOffsetCommit, SimpleConsumerMayCommitWhileEmpty) {
@@ -1793,6 +1981,144 @@ TEST_F(GroupDelete, EmptyGroupBecomesDead) {
   EXPECT_EQ(g().state(), group_state::dead);
 }
 
+// --- What is stored (GroupMetadataManager.storeGroup).
+
+// Kafka writes a group at the leader's SyncGroup and when it turns Empty,
+// never at the end of a join: a generation stored without its assignment
+// would come back from a restart Stable with nothing assigned.
+TEST_F(GroupStore, JoinThatCompletesAGenerationIsNotStoredTheLeadersSyncIs) {
+  join_probe a = join_new(member("alpha"));
+  ASSERT_TRUE(a.answered());
+  ASSERT_EQ(g().state(), group_state::completing_rebalance);
+  EXPECT_FALSE(g().stored_changed()) << "generation 1 has no assignment yet";
+
+  sync_probe s = sync(a.result().member_id, 1, {{a.result().member_id, bytes_of("a1")}});
+  ASSERT_EQ(s.error(), error_code::none);
+  EXPECT_TRUE(g().stored_changed()) << "the leader's assignment is stored";
+  g().clear_stored_changed();
+
+  // A rebalance of a Stable group: the new generation is not stored until
+  // its leader syncs.
+  const std::string alpha = a.result().member_id;
+  join_probe b = join_new(member("beta"));
+  ASSERT_FALSE(b.answered());
+  EXPECT_FALSE(g().stored_changed());
+  join_probe a2 = join(with_id(member("alpha"), alpha));
+  ASSERT_TRUE(b.answered());
+  ASSERT_EQ(g().state(), group_state::completing_rebalance);
+  ASSERT_EQ(g().generation(), 2);
+  EXPECT_FALSE(g().stored_changed()) << "generation 2 has no assignment yet";
+  EXPECT_EQ(g().to_stored().generation, 2) << "(what would be stored, if it were)";
+
+  const std::string beta = b.result().member_id;
+  sync_probe follower = sync(beta, 2);
+  EXPECT_FALSE(g().stored_changed()) << "a follower's SyncGroup stores nothing";
+  sync_probe leader = sync(alpha, 2, {{alpha, bytes_of("a2")}, {beta, bytes_of("b2")}});
+  ASSERT_EQ(leader.error(), error_code::none);
+  ASSERT_EQ(follower.error(), error_code::none);
+  EXPECT_TRUE(g().stored_changed());
+  g().clear_stored_changed();
+
+  // Both leave: Empty is stored at once.
+  EXPECT_EQ(leave(beta), error_code::none);
+  EXPECT_EQ(g().state(), group_state::preparing_rebalance);
+  EXPECT_FALSE(g().stored_changed());
+  EXPECT_EQ(leave(alpha), error_code::none);
+  EXPECT_EQ(g().state(), group_state::empty);
+  EXPECT_TRUE(g().stored_changed());
+  EXPECT_EQ(g().to_stored().generation, 3);
+  EXPECT_TRUE(g().to_stored().members.empty());
+}
+
+// A rebalance whose only rejoining member left ends Empty: stored at once.
+TEST_F(GroupStore, RebalanceThatEndsEmptyIsStored) {
+  std::vector<std::string> ids = make_stable({member("alpha", 60000, 30000)});
+  join_probe a = join(with_id(member("alpha", 60000, 30000), ids[0]));
+  ASSERT_EQ(g().state(), group_state::completing_rebalance);
+  EXPECT_FALSE(g().stored_changed());
+  advance(30000);  // alpha never syncs
+  EXPECT_EQ(g().state(), group_state::empty);
+  EXPECT_TRUE(g().stored_changed());
+}
+
+// A static member's restart that needs no rebalance changes its member id
+// in the stored group: stored at once.
+TEST_F(GroupStore, StaticRejoinWithoutARebalanceIsStored) {
+  std::vector<std::string> ids =
+      make_stable({member("alpha"), static_member("sigma", "sigma-host-1")});
+  ASSERT_FALSE(g().stored_changed());
+  join_probe r = join(static_member("sigma", "sigma-host-1"));
+  ASSERT_TRUE(r.answered());
+  ASSERT_EQ(r.error(), error_code::none);
+  EXPECT_EQ(g().state(), group_state::stable);
+  EXPECT_TRUE(g().stored_changed());
+  EXPECT_NE(find_member(g().to_stored(), r.result().member_id), nullptr);
+}
+
+// --- Stopping (the broker unloads its groups).
+
+// The broker stops: every waiting JoinGroup is answered NOT_COORDINATOR
+// (its client looks for the coordinator again), once; the members stay.
+TEST_F(GroupAbort, WaitingJoinsAreAnsweredNotCoordinator) {
+  std::vector<std::string> ids =
+      make_stable({member("alpha"), member("beta"), member("gamma")});
+  join_probe a = join(with_id(member("alpha"), ids[0]));
+  join_probe b = join(with_id(member("beta"), ids[1]));
+  join_probe pending = join(member("delta"));
+  ASSERT_EQ(pending.error(), error_code::member_id_required);
+  join_probe d = join(with_id(member("delta"), pending.result().member_id));
+  ASSERT_FALSE(a.answered() || b.answered() || d.answered());
+  ASSERT_EQ(g().state(), group_state::preparing_rebalance);
+  const int32_t generation = g().generation();
+
+  g().abort_waiting();
+  for (const join_probe* p : {&a, &b, &d}) {
+    ASSERT_TRUE(p->answered());
+    EXPECT_EQ(p->error(), error_code::not_coordinator);
+    EXPECT_EQ(p->calls(), 1u);
+  }
+  EXPECT_EQ(a.result().member_id, ids[0]);
+  EXPECT_EQ(b.result().member_id, ids[1]);
+  EXPECT_EQ(d.result().member_id, pending.result().member_id);
+  EXPECT_EQ(ids_of(g().members()), sorted({ids[0], ids[1], ids[2], pending.result().member_id}));
+  EXPECT_EQ(g().state(), group_state::preparing_rebalance);
+  EXPECT_EQ(g().generation(), generation);
+  EXPECT_EQ(g().leader(), ids[0]);
+  EXPECT_FALSE(g().stored_changed());
+  g().abort_waiting();
+  EXPECT_EQ(a.calls(), 1u) << "nothing is answered twice";
+}
+
+// ... and every waiting SyncGroup, with the members and the generation kept.
+TEST_F(GroupAbort, WaitingSyncsAreAnsweredNotCoordinator) {
+  std::vector<std::string> ids =
+      make_completing({member("alpha"), member("beta"), member("gamma")});
+  sync_probe b = sync(ids[1], 3);
+  sync_probe c = sync(ids[2], 3);
+  ASSERT_FALSE(b.answered() || c.answered());
+
+  g().abort_waiting();
+  for (const sync_probe* p : {&b, &c}) {
+    ASSERT_TRUE(p->answered());
+    EXPECT_EQ(p->error(), error_code::not_coordinator);
+    EXPECT_EQ(p->calls(), 1u);
+  }
+  EXPECT_EQ(ids_of(g().members()), sorted(ids));
+  EXPECT_EQ(g().state(), group_state::completing_rebalance);
+  EXPECT_EQ(g().generation(), 3);
+  EXPECT_EQ(g().leader(), ids[0]);
+  EXPECT_FALSE(g().stored_changed());
+}
+
+// Nothing waiting: nothing changes.
+TEST_F(GroupAbort, StableGroupIsLeftAsItIs) {
+  std::vector<std::string> ids = make_stable({member("alpha"), member("beta")});
+  g().abort_waiting();
+  EXPECT_EQ(g().state(), group_state::stable);
+  EXPECT_EQ(ids_of(g().members()), sorted(ids));
+  EXPECT_EQ(heartbeat(ids[1], 2), error_code::none);
+}
+
 // --- Restore from __consumer_offsets (loadGroup, onGroupLoaded).
 
 stored_group stored_two_members() {
@@ -1861,6 +2187,40 @@ TEST_F(GroupRestore, StableGroupKeepsItsMembersAndAssignments) {
   EXPECT_EQ(m2->group_instance_id, std::optional<std::string>("sigma-host-1"));
   EXPECT_EQ(m2->client_id, "sigma");
   EXPECT_EQ(m2->rebalance_timeout_ms, 30000);
+}
+
+// What a group stores is what its leader's SyncGroup made of it: restored,
+// it is Stable in that generation with the same leader and assignments (the
+// only generations with members that are stored are synced ones).
+TEST_F(GroupRestore, StoredAfterTheLeadersSyncRestoresStableWithTheAssignments) {
+  std::vector<std::string> ids =
+      make_stable({member("alpha"), static_member("sigma", "sigma-host-1")});
+  join_probe a = join(with_id(member("alpha"), ids[0]));
+  join_probe s = join(with_id(static_member("sigma", "sigma-host-1"), ids[1]));
+  ASSERT_TRUE(a.answered() && s.answered());
+  ASSERT_EQ(g().generation(), 3);
+  sync_probe leader =
+      sync(ids[0], 3, {{ids[0], bytes_of("a3")}, {ids[1], bytes_of("s3")}});
+  ASSERT_EQ(leader.error(), error_code::none);
+  ASSERT_TRUE(g().stored_changed());
+  const stored_group stored = g().to_stored();
+
+  advance(5000);
+  restore(limits_with(), stored);
+  EXPECT_EQ(g().state(), group_state::stable);
+  EXPECT_EQ(g().generation(), 3);
+  EXPECT_EQ(g().leader(), ids[0]);
+  EXPECT_EQ(g().protocol_name(), std::optional<std::string>("range"));
+  EXPECT_EQ(ids_of(g().members()), sorted(ids));
+  EXPECT_EQ(text_of(g().members().at(ids[0]).assignment), "a3");
+  EXPECT_EQ(text_of(g().members().at(ids[1]).assignment), "s3");
+  EXPECT_EQ(g().members().at(ids[1]).group_instance_id,
+            std::optional<std::string>("sigma-host-1"));
+  sync_probe again = sync(ids[1], 3, {}, "sigma-host-1");
+  ASSERT_TRUE(again.answered());
+  EXPECT_EQ(again.error(), error_code::none);
+  EXPECT_EQ(again.assignment(), "s3");
+  EXPECT_EQ(heartbeat(ids[0], 3), error_code::none);
 }
 
 // onGroupLoaded: every member gets a session timeout from the load; members
