@@ -1,6 +1,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/topic_name.h"
+#include "coordinator/offsets_records.h"
+#include "kafka/group_coordinator.h"
 #include "kafka/handlers.h"
 #include "protocol/messages/metadata.h"
 
@@ -90,6 +92,15 @@ boost::asio::awaitable<handler_result> handle_metadata(request_context& ctx) {
     }
     if (!may_create) {
       response.topics.push_back(failed(name, {}, error_code::unknown_topic_or_partition));
+      continue;
+    }
+    // The group coordinator's topic is made its way (partitions, compaction),
+    // whoever asks for it first.
+    if (name == coordinator::offsets_topic_name) {
+      auto where = co_await ctx.broker.groups.place(name);
+      const topic_info* topic = where.image->find(name);
+      response.topics.push_back(topic ? describe(ctx, *topic)
+                                      : failed(name, {}, error_code::coordinator_not_available));
       continue;
     }
     auto created = co_await ctx.broker.shards.offload(
