@@ -2225,12 +2225,13 @@ class ConsumerGroupTest(unittest.TestCase):
 
     def test_sigterm_during_a_rebalance_answers_the_waiting_join(self):
         """A raw member a is Stable alone (rebalance timeout 60 s); b joins, so
-        b's JoinGroup waits for a to rejoin, which it does not. SIGTERM: the
-        broker answers b's JoinGroup NOT_COORDINATOR (or closes its
-        connection) and exits 0 within a few seconds, not after its 30 s
-        drain of requests in flight nor a's 60 s. After a restart the group is
-        what was stored: Stable in generation 1 with a alone, and a's
-        heartbeat is served."""
+        b's JoinGroup waits for a to rejoin, which it does not. In a second
+        group, a follower's SyncGroup waits for a leader that does not send
+        one. SIGTERM: the broker answers both NOT_COORDINATOR (or closes their
+        connections) and exits 0 within a few seconds, not after its 30 s
+        drain of requests in flight nor a's 60 s. After a restart the first
+        group is what was stored: Stable in generation 1 with a alone, and
+        a's heartbeat is served."""
         self.start_broker("groups-stop-rebalance", apis={**MEMBER_APIS, **ADMIN_APIS})
         topic, group = "grp-stop-rebalance", "g-stop-rebalance"
         harness.create_topic(self.broker.bootstrap, topic, partitions=2)
@@ -2259,20 +2260,61 @@ class ConsumerGroupTest(unittest.TestCase):
         self.wait(b_waits, TIMEOUT, "b to wait in PreparingRebalance for a")
         self.assertEqual(a.heartbeat(group, 1, member_a), REBALANCE_IN_PROGRESS)
 
+        # The second group: generation 1 joined by a leader and a follower;
+        # the follower's SyncGroup waits for the leader's.
+        # (Whichever joins first leads.)
+        sync_group = "g-stop-sync"
+        clients = {}
+        for n in ("stop-c1", "stop-c2"):
+            c = self.raw(client_id=n)
+            r = retry_coordinator(lambda: c.join_group(sync_group, session, [topic], version=5),
+                                  lambda r: [r["error"]])
+            self.assertEqual(r["error"], MEMBER_ID_REQUIRED, r)
+            clients[r["member_id"]] = c
+        (m1, c1), (m2, c2) = clients.items()
+        join1 = in_thread(lambda: c1.join_group(sync_group, session, [topic], member_id=m1, version=5))
+        j2 = c2.join_group(sync_group, session, [topic], member_id=m2, version=5)
+        j1 = join1()
+        self.assertEqual([(j["error"], j["generation"]) for j in (j1, j2)], [(NONE, 1)] * 2, (j1, j2))
+        self.assertEqual(j1["leader"], j2["leader"])
+        follower_id = m2 if j1["leader"] == m1 else m1
+        follower = clients[follower_id]
+        follower_sync = in_thread(lambda: follower.sync_group(sync_group, 1, follower_id))
+
+        def follower_waits():
+            if follower_sync.done():
+                raise AssertionError("the follower's SyncGroup was answered before the leader's: %r"
+                                     % (follower_sync(),))
+            return admin.describe_groups([sync_group])[0]["state"] == "CompletingRebalance"
+        self.wait(follower_waits, TIMEOUT, "the follower's SyncGroup to wait in CompletingRebalance")
+        time.sleep(0.3)  # the SyncGroup itself reaches the broker
+        self.assertFalse(follower_sync.done())
+
         stopped_at = time.monotonic()
         self.assertEqual(self.broker.stop(timeout=40), 0)
         took = time.monotonic() - stopped_at
-        try:
-            answer = b_join(timeout=10)
-        except (AssertionError, ConnectionError) as e:  # closed without an answer
-            self.assertNotIsInstance(e, TimeoutError)
-            self.assertTrue(isinstance(e, ConnectionError) or "connection closed" in str(e), repr(e))
-            answer = None
-        if answer is not None:
-            self.assertEqual(answer["error"], NOT_COORDINATOR, answer)
-        print("SIGTERM during a rebalance: stopped in %.2f s; b's JoinGroup: %s"
-              % (took, "closed" if answer is None else "error %d" % answer["error"]))
-        self.assertLess(took, 10.0, "the broker took %.1f s to stop with a JoinGroup waiting" % took)
+
+        def answer_or_closed(result, what):
+            """The error code of the answer, or None when the connection
+            closed without one."""
+            try:
+                answer = result(timeout=10)
+            except (AssertionError, ConnectionError) as e:
+                self.assertNotIsInstance(e, TimeoutError)
+                self.assertTrue(isinstance(e, ConnectionError) or "connection closed" in str(e),
+                                "%s: %r" % (what, e))
+                return None
+            code = answer["error"] if isinstance(answer, dict) else answer[0]
+            self.assertEqual(code, NOT_COORDINATOR, "%s: %r" % (what, answer))
+            return code
+
+        joined = answer_or_closed(b_join, "b's waiting JoinGroup")
+        synced = answer_or_closed(follower_sync, "the follower's waiting SyncGroup")
+        print("SIGTERM during a rebalance: stopped in %.2f s; waiting JoinGroup: %s, SyncGroup: %s"
+              % (took, "closed" if joined is None else "error %d" % joined,
+                 "closed" if synced is None else "error %d" % synced))
+        self.assertLess(took, 10.0, "the broker took %.1f s to stop with a JoinGroup and a SyncGroup "
+                        "waiting" % took)
 
         self.broker.start()
         c = self.raw(client_id="stop-after")
