@@ -11,6 +11,7 @@
 
 #include "base/crc32c.h"
 #include "base/properties.h"
+#include "storage/atomic_write.h"
 
 // The file `sluice-metadata`, one record a line, fields separated by one
 // space, the last line a CRC-32C (8 hex digits) of every byte before it:
@@ -456,27 +457,6 @@ io_result<std::optional<std::string>> read_whole_file(storage::file_system& fs,
   return std::optional<std::string>(std::move(text));
 }
 
-// Replaces `<directory>/<name>` atomically and durably: a crash leaves the
-// old content or the new, never a mix or an empty file.
-io_result<void> replace_file(storage::file_system& fs, const std::string& directory,
-                             std::string_view name, std::string_view text) {
-  const std::string path = directory + "/" + std::string(name);
-  const std::string tmp_path = path + ".tmp";
-  {
-    auto tmp = fs.open(tmp_path, storage::open_mode::create_read_write);
-    if (!tmp) return base::unexpected(tmp.error());
-    // A longer leftover from a failed write must not trail the new content.
-    if (auto cut = (*tmp)->truncate(0); !cut) return cut;
-    auto bytes = std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-    if (auto written = (*tmp)->write_at(0, bytes); !written) return written;
-    // Durable before the rename, or a crash could leave the name on an
-    // empty file.
-    if (auto synced = (*tmp)->sync(); !synced) return synced;
-  }
-  if (auto renamed = fs.rename(tmp_path, path); !renamed) return renamed;
-  return fs.sync_directory(directory);
-}
-
 // Kafka's meta.properties (KRaft, version 1). Written by us with no escapes
 // to worry about: the values are a number and a base64url id.
 std::string encode_meta_properties(int32_t node_id, const std::string& cluster_id) {
@@ -544,7 +524,7 @@ struct file_metadata_store::state {
   // Writes `next` and only then makes it the state: after a failure the
   // store answers as before (the file may hold either; both are consistent).
   io_result<void> commit(image next) {
-    auto written = replace_file(fs, directory, metadata_file_name, encode_image(next));
+    auto written = storage::write_file_atomically(fs, path(), encode_image(next));
     if (!written) return written;
     current = std::move(next);
     return {};
@@ -598,8 +578,8 @@ io_result<std::unique_ptr<file_metadata_store>> file_metadata_store::open(storag
     }
   }
   if (!meta) {
-    auto written = replace_file(fs, directory, meta_properties_name,
-                                encode_meta_properties(node_id, s->current.cluster_id));
+    auto written = storage::write_file_atomically(
+        fs, meta_path, encode_meta_properties(node_id, s->current.cluster_id));
     if (!written) return base::unexpected(written.error());
   }
   return std::unique_ptr<file_metadata_store>(new file_metadata_store(std::move(s)));

@@ -9,6 +9,7 @@
 #include "base/byte_writer.h"
 #include "base/crc32c.h"
 #include "base/endian.h"
+#include "storage/atomic_write.h"
 #include "storage/segment.h"
 
 // The snapshot format (big-endian), Sluice's own: Kafka's keeps only each
@@ -360,17 +361,16 @@ storage::io_result<void> write_producer_snapshot(storage::partition_log& log,
   const std::string& directory = log.directory();
   const int64_t log_end = as_of;
   const std::string path = snapshot_path(log, log_end);
-  // The log removes stray `.tmp` files when it opens.
-  const std::string tmp_path = path + ".tmp";
   const std::vector<uint8_t> bytes = state.encode_snapshot();
-  {
-    auto tmp = fs.open(tmp_path, storage::open_mode::create_read_write);
-    if (!tmp) return base::unexpected(tmp.error());
-    if (auto cut = (*tmp)->truncate(0); !cut) return cut;
-    if (auto written = (*tmp)->write_at(0, bytes); !written) return written;
-    if (auto synced = (*tmp)->sync(); !synced) return synced;
+  // The directory is synced once below, for the new name and the removals
+  // together: one directory fsync per snapshot, not two (every partition
+  // writes one at shutdown). A crash before that sync may lose the new
+  // snapshot, which recovery then rebuilds from an older one and the log.
+  if (auto written =
+          storage::write_file_atomically(fs, path, bytes, storage::directory_sync::by_caller);
+      !written) {
+    return written;
   }
-  if (auto renamed = fs.rename(tmp_path, path); !renamed) return renamed;
 
   auto names = fs.list(directory);
   if (!names) return base::unexpected(names.error());

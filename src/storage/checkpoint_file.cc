@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "storage/atomic_write.h"
+
 namespace sluice::storage {
 namespace {
 
@@ -62,13 +64,6 @@ std::vector<std::string_view> split_fields(std::string_view line) {
     if (end == line.npos) return fields;
     start = end + 1;
   }
-}
-
-std::string parent_directory(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -142,20 +137,7 @@ io_result<void> checkpoint_file::write_lines(const std::vector<std::string>& lin
   text.append(std::to_string(lines.size())).append("\n");
   for (const auto& line : lines) text.append(line).append("\n");
 
-  const std::string tmp_path = path_ + ".tmp";
-  {
-    auto tmp = fs_.open(tmp_path, open_mode::create_read_write);
-    if (!tmp) return base::unexpected(tmp.error());
-    // A longer leftover from a failed write must not trail the new content.
-    if (auto cut = (*tmp)->truncate(0); !cut) return cut;
-    auto bytes = std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-    if (auto written = (*tmp)->write_at(0, bytes); !written) return written;
-    // Durable before the rename: otherwise a crash could leave the new name
-    // on a file with no content.
-    if (auto synced = (*tmp)->sync(); !synced) return synced;
-  }
-  if (auto renamed = fs_.rename(tmp_path, path_); !renamed) return renamed;
-  return fs_.sync_directory(parent_directory(path_));
+  return write_file_atomically(fs_, path_, text);
 }
 
 io_result<std::vector<std::string>> checkpoint_file::read_lines() {
