@@ -19,10 +19,10 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-# The raw-socket framing of test_hostile (request header v1/v2, frames).
-from test_hostile import (API_VERSIONS, connect, expect_closed,  # noqa: E402
-                          parse_api_versions_v0, read_uvarint, recv_frame,
-                          request, uvarint)
+from kafka_wire import (API_VERSIONS, FETCH, METADATA, compact_string,  # noqa: E402
+                        connect, expect_closed, fetch_v4_body, parse_api_versions_v0,
+                        parse_fetch, read_compact_string, read_uvarint, recv_frame,
+                        request, skip_tags, uvarint)
 
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END,  # noqa: E402
                              TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME,
@@ -34,8 +34,6 @@ from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
 TIMEOUT = 30
 # A process that refuses its configuration must be gone well within this.
 CONFIG_EXIT_BOUND_S = 10.0
-FETCH = 1
-METADATA = 3
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -185,50 +183,7 @@ class FileBroker(harness.Broker):
         return cmd[:2] + ["--config", self.config_file] + cmd[2:]
 
 
-# --- raw Kafka requests (Fetch v4, Metadata v10) ---------------------------------------
-
-def kstring(s):
-    b = s.encode()
-    return struct.pack(">h", len(b)) + b
-
-
-def compact_string(s):
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
-
-
-def fetch_v4_body(topic, partition, offset, max_wait_ms, min_bytes=1, max_bytes=1 << 20):
-    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
-            + struct.pack(">i", 1) + kstring(topic)
-            + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, max_bytes))
-
-
-def parse_fetch_v4(frame):
-    """(correlation id, [(topic, partition, error, high watermark, records bytes)])."""
-    pos = 0
-    corr, _throttle, n_topics = struct.unpack_from(">iii", frame, pos)
-    pos += 12
-    out = []
-    for _ in range(n_topics):
-        (tlen,) = struct.unpack_from(">h", frame, pos)
-        pos += 2
-        topic = frame[pos:pos + tlen].decode()
-        pos += tlen
-        (n_parts,) = struct.unpack_from(">i", frame, pos)
-        pos += 4
-        for _ in range(n_parts):
-            part, err, hw, _lso, n_aborted = struct.unpack_from(">ihqqi", frame, pos)
-            pos += 26
-            pos += max(0, n_aborted) * 16
-            (rlen,) = struct.unpack_from(">i", frame, pos)
-            pos += 4
-            records = b"" if rlen < 0 else frame[pos:pos + rlen]
-            pos += max(0, rlen)
-            out.append((topic, part, err, hw, records))
-    if pos != len(frame):
-        raise AssertionError("%d bytes left after the Fetch v4 response" % (len(frame) - pos))
-    return corr, out
-
+# --- raw Metadata v10 (framing and Fetch v4: kafka_wire) -------------------------------
 
 def metadata_v10_body(topics):
     body = uvarint(len(topics) + 1)
@@ -236,22 +191,6 @@ def metadata_v10_body(topics):
         body += b"\x00" * 16 + compact_string(t) + b"\x00"  # zero topic id, name, no tags
     # allow_auto_topic_creation, include_cluster/topic_authorized_operations, no tags
     return body + b"\x00\x00\x00" + b"\x00"
-
-
-def skip_tags(frame, pos):
-    n, pos = read_uvarint(frame, pos)
-    for _ in range(n):
-        _tag, pos = read_uvarint(frame, pos)
-        size, pos = read_uvarint(frame, pos)
-        pos += size
-    return pos
-
-
-def read_compact_string(frame, pos):
-    n, pos = read_uvarint(frame, pos)
-    if n == 0:
-        return None, pos
-    return frame[pos:pos + n - 1].decode(), pos + n - 1
 
 
 def parse_metadata_v10(frame):
@@ -666,7 +605,7 @@ class BrokerBehaviourTest(unittest.TestCase):
             # Empty partition, min_bytes=1, max_wait 2 s: an empty answer, after a wait.
             t0 = time.monotonic()
             s.sendall(request(FETCH, 4, 11, fetch_v4_body(topic, 0, 0, 2000)))
-            corr, parts = parse_fetch_v4(recv_frame(s, timeout=30))
+            corr, parts = parse_fetch(recv_frame(s, timeout=30), 4)
             waited = time.monotonic() - t0
             print("  empty fetch (max_wait_ms=2000) answered after %.3f s" % waited)
             self.assertEqual(corr, 11)
@@ -679,7 +618,7 @@ class BrokerBehaviourTest(unittest.TestCase):
             time.sleep(1.0)
             produced = time.monotonic()
             dr = produce_all(self, self.bootstrap, topic, [(None, b"woken")], **{"linger.ms": 0})
-            corr, parts = parse_fetch_v4(recv_frame(s, timeout=30))
+            corr, parts = parse_fetch(recv_frame(s, timeout=30), 4)
             latency = time.monotonic() - produced
             print("  raw fetch (max_wait_ms=10000) answered %.3f s after the produce" % latency)
             self.assertEqual(corr, 12)
@@ -694,7 +633,7 @@ class BrokerBehaviourTest(unittest.TestCase):
             # answers with what it has.
             t0 = time.monotonic()
             s.sendall(request(FETCH, 4, 13, fetch_v4_body(topic, 0, 0, 1500, min_bytes=1 << 20)))
-            corr, parts = parse_fetch_v4(recv_frame(s, timeout=30))
+            corr, parts = parse_fetch(recv_frame(s, timeout=30), 4)
             waited = time.monotonic() - t0
             print("  fetch with min_bytes=1 MiB (max_wait_ms=1500) answered after %.3f s" % waited)
             self.assertEqual(corr, 13)

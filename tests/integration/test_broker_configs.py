@@ -11,7 +11,6 @@ those go through kafka-python's AlterConfigs and a small hand-written client
 of DescribeConfigs v1 and IncrementalAlterConfigs v0 (below)."""
 
 import os
-import socket
 import struct
 import sys
 import unittest
@@ -19,6 +18,7 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from kafka_wire import Connection, nullable_string, string  # noqa: E402
 
 from confluent_kafka import KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource  # noqa: E402
@@ -40,63 +40,21 @@ DEFAULT = ConfigSource.DEFAULT_CONFIG.value
 
 # --- a minimal Kafka client for what the client libraries here cannot send ---
 
-def _string(s):
-    b = s.encode()
-    return struct.pack(">h", len(b)) + b
-
-
-def _nullable_string(s):
-    return struct.pack(">h", -1) if s is None else _string(s)
-
-
-class _Reader:
-    def __init__(self, data):
-        self.data, self.pos = data, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return v[0]
-
-    def string(self):
-        n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode()
-        self.pos += n
-        return s
-
-
 def _call(bootstrap, api_key, version, body):
-    """One request (header v1) and its response body (header v0 read off)."""
+    """One request (header v1, correlation id 7) and a Reader of its response
+    body (header v0 read off)."""
     host, port = bootstrap.split(":")
-    client_id = b"sluice-it-broker-configs"
-    payload = struct.pack(">hhih", api_key, version, 7, len(client_id)) + client_id + body
-    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as s:
-        s.sendall(struct.pack(">i", len(payload)) + payload)
-
-        def exact(n):
-            out = b""
-            while len(out) < n:
-                chunk = s.recv(n - len(out))
-                if not chunk:
-                    raise AssertionError("the broker closed the connection")
-                out += chunk
-            return out
-
-        size = struct.unpack(">i", exact(4))[0]
-        frame = exact(size)
-    if struct.unpack_from(">i", frame)[0] != 7:
-        raise AssertionError("wrong correlation id")
-    return frame[4:]
+    with Connection(int(port), timeout=TIMEOUT, client_id=b"sluice-it-broker-configs",
+                    host=host) as c:
+        return c.call(api_key, version, body, corr=7)
 
 
 def describe_raw(bootstrap, name):
     """DescribeConfigs v1 (synonyms) of BROKER `name`: (error, {key: (value,
     source, read_only, [(synonym, value, source)])})."""
-    body = struct.pack(">i", 1) + struct.pack(">b", BROKER_RESOURCE) + _string(name)
+    body = struct.pack(">i", 1) + struct.pack(">b", BROKER_RESOURCE) + string(name)
     body += struct.pack(">i", -1) + struct.pack(">?", True)
-    r = _Reader(_call(bootstrap, 32, 1, body))
+    r = _call(bootstrap, 32, 1, body)
     r.take(">i")  # throttle
     assert r.take(">i") == 1
     error, message = r.take(">h"), r.string()
@@ -118,12 +76,12 @@ def describe_raw(bootstrap, name):
 def incremental_alter_raw(bootstrap, name, ops, validate_only=False):
     """IncrementalAlterConfigs v0 of BROKER `name` with [(key, op, value)]:
     (error code, message)."""
-    body = struct.pack(">i", 1) + struct.pack(">b", BROKER_RESOURCE) + _string(name)
+    body = struct.pack(">i", 1) + struct.pack(">b", BROKER_RESOURCE) + string(name)
     body += struct.pack(">i", len(ops))
     for key, op, value in ops:
-        body += _string(key) + struct.pack(">b", op) + _nullable_string(value)
+        body += string(key) + struct.pack(">b", op) + nullable_string(value)
     body += struct.pack(">?", validate_only)
-    r = _Reader(_call(bootstrap, 44, 0, body))
+    r = _call(bootstrap, 44, 0, body)
     r.take(">i")
     assert r.take(">i") == 1
     return r.take(">h"), r.string()

@@ -41,8 +41,10 @@ import zlib
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_hostile import (connect, expect_closed, parse_api_versions_v0, read_uvarint,  # noqa: E402
-                          recv_frame, request, uvarint)
+from kafka_wire import (API_VERSIONS, CLIENT_ID, Connection, Reader,  # noqa: E402
+                        compact_string, connect, expect_closed, nullable_bytes,
+                        nullable_string, parse_api_versions_v0, recv_frame, request, string,
+                        uvarint)
 
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_INVALID, Consumer, KafkaError,  # noqa: E402
                              KafkaException, Producer, TopicPartition)
@@ -400,105 +402,44 @@ class Member:
 
 # --- a minimal raw client for what the client libraries cannot send ------------------
 
-def _str(s):
-    b = s.encode()
-    return struct.pack(">h", len(b)) + b
-
-
-def _nullable_str(s):
-    return struct.pack(">h", -1) if s is None else _str(s)
-
-
-def _bytes(b):
-    return struct.pack(">i", -1) if b is None else struct.pack(">i", len(b)) + b
-
-
-class Reader:
-    def __init__(self, data):
-        self.data, self.pos = data, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return v[0]
-
-    def string(self):
-        n = self.take(">h")
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode("utf-8", "replace")
-        self.pos += n
-        return s
-
-    def bytes(self):
-        n = self.take(">i")
-        if n < 0:
-            return None
-        b = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return bytes(b)
-
-    # Flexible versions (KIP-482).
-    def uvarint(self):
-        n, self.pos = read_uvarint(self.data, self.pos)
-        return n
-
-    def compact_string(self):
-        n = self.uvarint() - 1
-        if n < 0:
-            return None
-        s = self.data[self.pos:self.pos + n].decode("utf-8", "replace")
-        self.pos += n
-        return s
-
-    def skip_tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()  # tag
-            self.pos += self.uvarint()
-
-
-def _compact_str(s):
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
-
-
 def encode_subscription(topics):
     """ConsumerProtocolSubscription v0 with its version prefix."""
-    return struct.pack(">hi", 0, len(topics)) + b"".join(_str(t) for t in topics) + _bytes(None)
+    return (struct.pack(">hi", 0, len(topics)) + b"".join(string(t) for t in topics)
+            + nullable_bytes(None))
 
 
 def encode_assignment(assignment):
     """{topic: [partitions]} -> ConsumerProtocolAssignment v0 bytes."""
     out = struct.pack(">hi", 0, len(assignment))
     for topic, partitions in sorted(assignment.items()):
-        out += _str(topic) + struct.pack(">i", len(partitions))
+        out += string(topic) + struct.pack(">i", len(partitions))
         out += b"".join(struct.pack(">i", p) for p in partitions)
-    return out + _bytes(None)
+    return out + nullable_bytes(None)
 
 
 def join_group_body(version, group, session_timeout_ms, member_id, protocols, instance_id=None,
                     protocol_type="consumer", rebalance_timeout_ms=None):
     """A JoinGroup v0-5 request body; protocols: [(name, metadata bytes)]."""
-    body = _str(group) + struct.pack(">i", session_timeout_ms)
+    body = string(group) + struct.pack(">i", session_timeout_ms)
     if version >= 1:
         body += struct.pack(">i", rebalance_timeout_ms or session_timeout_ms)
-    body += _str(member_id)
+    body += string(member_id)
     if version >= 5:
-        body += _nullable_str(instance_id)
-    body += _str(protocol_type) + struct.pack(">i", len(protocols))
+        body += nullable_string(instance_id)
+    body += string(protocol_type) + struct.pack(">i", len(protocols))
     for name, metadata in protocols:
-        body += _str(name) + _bytes(metadata)
+        body += string(name) + nullable_bytes(metadata)
     return body
 
 
 def offset_commit_key(group, topic, partition):
     """A __consumer_offsets key: OffsetCommitKey (version 1)."""
-    return struct.pack(">h", 1) + _str(group) + _str(topic) + struct.pack(">i", partition)
+    return struct.pack(">h", 1) + string(group) + string(topic) + struct.pack(">i", partition)
 
 
 def offset_commit_value(offset, commit_ms):
     """OffsetCommitValue version 1: offset, metadata, commit and expire time."""
-    return struct.pack(">hq", 1, offset) + _str("") + struct.pack(">qq", commit_ms, -1)
+    return struct.pack(">hq", 1, offset) + string("") + struct.pack(">qq", commit_ms, -1)
 
 
 def message_set_v1(records):
@@ -506,7 +447,8 @@ def message_set_v1(records):
     v2 carries), each with its CRC32."""
     out = b""
     for i, (key, value) in enumerate(records):
-        body = struct.pack(">bbq", 1, 0, int(time.time() * 1000)) + _bytes(key) + _bytes(value)
+        body = (struct.pack(">bbq", 1, 0, int(time.time() * 1000)) + nullable_bytes(key)
+                + nullable_bytes(value))
         message = struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF) + body
         out += struct.pack(">qi", i, len(message)) + message
     return out
@@ -516,7 +458,7 @@ def decode_assignment(data):
     """ConsumerProtocolAssignment bytes -> {topic: sorted partitions}."""
     if not data:
         return {}
-    r = Reader(data)
+    r = Reader(data, errors="replace")
     r.take(">h")  # version
     out = {}
     for _ in range(r.take(">i")):
@@ -525,22 +467,18 @@ def decode_assignment(data):
     return out
 
 
-class RawClient:
-    """Requests on one connection (header v1, non-flexible versions only): each
-    call uses the highest version that both the broker (ApiVersions) and this
+class RawClient(Connection):
+    """Requests on one connection (header v1; v2 for ListGroups v4): each call
+    uses the highest version that both the broker (ApiVersions) and this
     encoder know."""
 
     def __init__(self, port, client_id="sluice-it-groups"):
-        self.sock = connect(port, timeout=TIMEOUT)
-        self.client_id = client_id.encode()
-        self.corr = 1
-        self.sock.sendall(request(18, 0, self.corr))
+        super().__init__(port, timeout=TIMEOUT, client_id=client_id.encode(), errors="replace")
+        # ApiVersions v0 under kafka_wire's client id, unchecked correlation id.
+        self.send(API_VERSIONS, 0, client_id=CLIENT_ID)
         _, err, self.apis = parse_api_versions_v0(recv_frame(self.sock, TIMEOUT))
         if err != NONE:
             raise AssertionError("ApiVersions v0: error %d" % err)
-
-    def close(self):
-        self.sock.close()
 
     def version(self, api_key, lo, hi):
         if api_key not in self.apis:
@@ -551,19 +489,6 @@ class RawClient:
             raise AssertionError("API key %d: the broker serves v%d-%d, this client v%d-%d"
                                  % (api_key, blo, bhi, lo, hi))
         return v
-
-    def call(self, api_key, version, body, flexible=False):
-        self.corr += 1
-        self.sock.sendall(request(api_key, version, self.corr, body, flexible=flexible,
-                                  client_id=self.client_id))
-        frame = recv_frame(self.sock, TIMEOUT)
-        (corr,) = struct.unpack_from(">i", frame)
-        if corr != self.corr:
-            raise AssertionError("correlation id %d, expected %d" % (corr, self.corr))
-        r = Reader(frame[4:])
-        if flexible:
-            r.skip_tags()  # response header v1
-        return r
 
     def join_group(self, group, session_timeout_ms, topics, member_id="", instance_id=None,
                    protocols=None, version=None):
@@ -593,13 +518,13 @@ class RawClient:
         """SyncGroup v0-3; assignments {member_id: {topic: [partitions]}} (the
         leader's): (error code, {topic: partitions} of this member)."""
         v = self.version(14, 3 if instance_id is not None else 0, 3)
-        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        body = string(group) + struct.pack(">i", generation) + string(member_id)
         if v >= 3:
-            body += _nullable_str(instance_id)
+            body += nullable_string(instance_id)
         assignments = assignments or {}
         body += struct.pack(">i", len(assignments))
         for mid, assignment in sorted(assignments.items()):
-            body += _str(mid) + _bytes(encode_assignment(assignment))
+            body += string(mid) + nullable_bytes(encode_assignment(assignment))
         r = self.call(14, v, body)
         if v >= 1:
             r.take(">i")
@@ -609,9 +534,9 @@ class RawClient:
     def heartbeat(self, group, generation, member_id, instance_id=None):
         """Heartbeat v0-3: the error code."""
         v = self.version(12, 3 if instance_id is not None else 0, 3)
-        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        body = string(group) + struct.pack(">i", generation) + string(member_id)
         if v >= 3:
-            body += _nullable_str(instance_id)
+            body += nullable_string(instance_id)
         r = self.call(12, v, body)
         if v >= 1:
             r.take(">i")
@@ -621,9 +546,9 @@ class RawClient:
         """LeaveGroup v3 (a batch, KIP-345); members [(member_id,
         instance_id)]: (top-level error, [(member_id, instance_id, error)])."""
         v = self.version(13, 3, 3)
-        body = _str(group) + struct.pack(">i", len(members))
+        body = string(group) + struct.pack(">i", len(members))
         for mid, iid in members:
-            body += _str(mid) + _nullable_str(iid)
+            body += string(mid) + nullable_string(iid)
         r = self.call(13, v, body)
         r.take(">i")
         err = r.take(">h")
@@ -634,7 +559,7 @@ class RawClient:
         members: [{member_id, instance_id, client_id, client_host, metadata,
         assignment}]}]."""
         v = self.version(15, 0, 4)
-        body = struct.pack(">i", len(groups)) + b"".join(_str(g) for g in groups)
+        body = struct.pack(">i", len(groups)) + b"".join(string(g) for g in groups)
         if v >= 3:
             body += b"\x00"  # include_authorized_operations
         r = self.call(15, v, body)
@@ -660,7 +585,7 @@ class RawClient:
         {group: (protocol_type, state)})."""
         v = self.version(16, 4, 4)
         states = states or []
-        body = uvarint(len(states) + 1) + b"".join(_compact_str(s) for s in states) + b"\x00"
+        body = uvarint(len(states) + 1) + b"".join(compact_string(s) for s in states) + b"\x00"
         r = self.call(16, v, body, flexible=True)
         r.take(">i")  # throttle
         err = r.take(">h")
@@ -675,7 +600,8 @@ class RawClient:
         """OffsetFetch v1-5 of some partitions of one topic: (top-level error
         (v2+), {partition: (committed offset, error)})."""
         v = self.version(9, 1, 5)
-        body = _str(group) + struct.pack(">i", 1) + _str(topic) + struct.pack(">i", len(partitions))
+        body = (string(group) + struct.pack(">i", 1) + string(topic)
+                + struct.pack(">i", len(partitions)))
         body += b"".join(struct.pack(">i", p) for p in partitions)
         r = self.call(9, v, body)
         if v >= 3:
@@ -699,9 +625,9 @@ class RawClient:
         management; retention_ms: v2-4's retention_time_ms, -1 the
         broker's): {(topic, partition): error code}."""
         v = self.version(8, version or (7 if instance_id is not None else 2), version or 7)
-        body = _str(group) + struct.pack(">i", generation) + _str(member_id)
+        body = string(group) + struct.pack(">i", generation) + string(member_id)
         if v >= 7:
-            body += _nullable_str(instance_id)
+            body += nullable_string(instance_id)
         if v <= 4:
             body += struct.pack(">q", retention_ms)
         by_topic = collections.defaultdict(list)
@@ -709,12 +635,12 @@ class RawClient:
             by_topic[topic].append((partition, offset))
         body += struct.pack(">i", len(by_topic))
         for topic, parts in by_topic.items():
-            body += _str(topic) + struct.pack(">i", len(parts))
+            body += string(topic) + struct.pack(">i", len(parts))
             for partition, offset in parts:
                 body += struct.pack(">iq", partition, offset)
                 if v >= 6:
                     body += struct.pack(">i", -1)  # leader epoch
-                body += _nullable_str("")
+                body += nullable_string("")
         r = self.call(8, v, body)
         if v >= 3:
             r.take(">i")
@@ -730,8 +656,8 @@ class RawClient:
         """Produce v2 of [(key, value)] to one partition: (error, base offset)."""
         v = self.version(0, 2, 2)
         records = message_set_v1(records)
-        body = struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + _str(topic)
-        body += struct.pack(">ii", 1, partition) + _bytes(records)
+        body = struct.pack(">hi", acks, 10000) + struct.pack(">i", 1) + string(topic)
+        body += struct.pack(">ii", 1, partition) + nullable_bytes(records)
         r = self.call(0, v, body)
         out = None
         for _ in range(r.take(">i")):
@@ -750,7 +676,7 @@ class RawClient:
         if topics is None:
             body = struct.pack(">i", -1)
         else:
-            body = struct.pack(">i", len(topics)) + b"".join(_str(t) for t in topics)
+            body = struct.pack(">i", len(topics)) + b"".join(string(t) for t in topics)
         r = self.call(3, v, body)
         for _ in range(r.take(">i")):  # brokers
             r.take(">i"), r.string(), r.take(">i"), r.string()
@@ -770,7 +696,7 @@ class RawClient:
     def delete_topics(self, topics):
         """DeleteTopics v1: {topic: error}."""
         v = self.version(20, 1, 1)
-        body = struct.pack(">i", len(topics)) + b"".join(_str(t) for t in topics)
+        body = struct.pack(">i", len(topics)) + b"".join(string(t) for t in topics)
         body += struct.pack(">i", 10000)
         r = self.call(20, v, body)
         r.take(">i")  # throttle
@@ -780,7 +706,7 @@ class RawClient:
         """CreatePartitions v0 of one topic to `count` partitions: (error,
         message)."""
         v = self.version(37, 0, 0)
-        body = struct.pack(">i", 1) + _str(topic) + struct.pack(">i", count)
+        body = struct.pack(">i", 1) + string(topic) + struct.pack(">i", count)
         body += struct.pack(">i", -1)  # no assignment
         body += struct.pack(">ib", 10000, 0)  # timeout, validate_only
         r = self.call(37, v, body)
@@ -794,7 +720,8 @@ class RawClient:
     def offset_delete(self, group, topic, partitions):
         """OffsetDelete v0: (top-level error, {partition: error})."""
         v = self.version(47, 0, 0)
-        body = _str(group) + struct.pack(">i", 1) + _str(topic) + struct.pack(">i", len(partitions))
+        body = (string(group) + struct.pack(">i", 1) + string(topic)
+                + struct.pack(">i", len(partitions)))
         body += b"".join(struct.pack(">i", p) for p in partitions)
         r = self.call(47, v, body)
         err = r.take(">h")
@@ -839,7 +766,7 @@ def parse_offsets_key(key):
     """A __consumer_offsets record key: ("offset", group, topic, partition)
     for versions 0-1 (OffsetCommitKey), ("group", group) for 2
     (GroupMetadataKey), None otherwise."""
-    r = Reader(key)
+    r = Reader(key, errors="replace")
     version = r.take(">h")
     if version in (0, 1):
         return ("offset", r.string(), r.string(), r.take(">i"))
@@ -2022,9 +1949,10 @@ class ConsumerGroupTest(unittest.TestCase):
         bystander = self.raw(client_id="bystander")
         self.assertEqual(bystander.describe_groups([group])[0]["state"], "Stable")
 
-        head = (_str(group) + struct.pack(">ii", 30000, 30000) + _str("") + _nullable_str(None)
-                + _str("consumer"))
-        valid = head + struct.pack(">i", 1) + _str("range") + _bytes(encode_subscription([topic]))
+        head = (string(group) + struct.pack(">ii", 30000, 30000) + string("")
+                + nullable_string(None) + string("consumer"))
+        valid = (head + struct.pack(">i", 1) + string("range")
+                 + nullable_bytes(encode_subscription([topic])))
         self.assertEqual(valid, join_group_body(5, group, 30000, "", [("range", encode_subscription([topic]))]))
         rnd = random.Random(7)
         bodies = {
@@ -2034,7 +1962,7 @@ class ConsumerGroupTest(unittest.TestCase):
             "no protocols array": head,
             "cut in the protocol metadata": valid[:-1],
             "2^31-1 protocols": head + struct.pack(">i", 0x7FFFFFFF),
-            "2^31-1 bytes of metadata": head + struct.pack(">i", 1) + _str("range")
+            "2^31-1 bytes of metadata": head + struct.pack(">i", 1) + string("range")
             + struct.pack(">i", 0x7FFFFFFF) + b"\0" * 16,
             "negative group id length": struct.pack(">h", -7) + valid[2 + len(group):],
             "garbage": b"\x7f\xff" + rnd.randbytes(300),

@@ -15,14 +15,15 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from kafka_wire import (API_VERSIONS, compact_string, connect, expect_closed,  # noqa: E402
+                        parse_api_versions_v0, read_uvarint, recv_frame, request,
+                        send_ignoring_reset)
 
 from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition  # noqa: E402
 
-API_VERSIONS = 18
 UNSUPPORTED_VERSION = 35
 IDLE_CONNECTIONS = 2000
 RSS_LIMIT_KB = 500 * 1024
-CLOSE_TIMEOUT_S = 10
 
 # The APIs the broker serves (README.md); each must be advertised.
 SERVED_APIS = {
@@ -33,110 +34,8 @@ SERVED_APIS = {
 }
 
 
-def uvarint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def read_uvarint(buf, pos):
-    shift = 0
-    n = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        n |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return n, pos
-        shift += 7
-
-
-def request(api_key, version, corr, body=b"", flexible=False, client_id=b"sluice-it-hostile"):
-    """A frame: size, request header v1 (v2 if flexible), body."""
-    hdr = struct.pack(">hhih", api_key, version, corr, len(client_id)) + client_id
-    if flexible:
-        hdr += b"\x00"  # no tagged fields
-    payload = hdr + body
-    return struct.pack(">i", len(payload)) + payload
-
-
 def api_versions_v3_body():
-    def compact_string(s):
-        return uvarint(len(s) + 1) + s
-    return compact_string(b"sluice-it") + compact_string(b"1.0") + b"\x00"
-
-
-def connect(port, timeout=10):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def recv_exact(s, n, timeout=10):
-    s.settimeout(timeout)
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise AssertionError("connection closed after %d of %d bytes" % (len(buf), n))
-        buf += chunk
-    return bytes(buf)
-
-
-def recv_frame(s, timeout=10):
-    (size,) = struct.unpack(">i", recv_exact(s, 4, timeout))
-    if size < 4 or size > 64 << 20:
-        raise AssertionError("implausible response size %d" % size)
-    return recv_exact(s, size, timeout)
-
-
-def expect_closed(s, timeout=CLOSE_TIMEOUT_S):
-    """Waits until the peer closes; returns what it sent before closing.
-    Fails if the connection is still open after `timeout`."""
-    got = bytearray()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            break
-        except (ConnectionResetError, BrokenPipeError):
-            return bytes(got)
-        if not chunk:
-            return bytes(got)
-        got += chunk
-    raise AssertionError("the broker kept the connection open for %d s (received %d bytes)"
-                         % (timeout, len(got)))
-
-
-def send_ignoring_reset(s, data):
-    try:
-        s.sendall(data)
-    except (ConnectionResetError, BrokenPipeError):
-        pass  # the broker may close before reading all of it
-
-
-def parse_api_versions_v0(frame):
-    """(correlation id, error code, {api_key: (min, max)}) of a v0 response."""
-    corr, err, n = struct.unpack_from(">ihi", frame, 0)
-    pos = 10
-    apis = {}
-    if n < 0 or n > 1000:
-        raise AssertionError("api_keys count %d" % n)
-    for _ in range(n):
-        k, lo, hi = struct.unpack_from(">hhh", frame, pos)
-        pos += 6
-        apis[k] = (lo, hi)
-    if pos != len(frame):
-        raise AssertionError("%d bytes left after the v0 ApiVersions response" % (len(frame) - pos))
-    return corr, err, apis
+    return compact_string("sluice-it") + compact_string("1.0") + b"\x00"
 
 
 def parse_api_versions_v3(frame):

@@ -1,7 +1,6 @@
 #!/usr/bin/python3
 """Regression tests for three broker bugs found in review, on raw sockets
-(the framing of test_hostile, the Fetch helpers of test_broker_behaviour) and
-confluent_kafka:
+(kafka_wire's framing and Fetch helpers) and confluent_kafka:
 
 1. queued.max.request.bytes leak: requests read ahead on a connection that
    then closes (an unknown API key, while a Fetch long poll holds the
@@ -22,59 +21,18 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-# Raw framing (request header v1, frames) and Fetch v4 helpers.
-from test_hostile import (connect, expect_closed, recv_exact,  # noqa: E402
-                          recv_frame, request, send_ignoring_reset)
-from test_broker_behaviour import (FETCH, DeliveryLog, fetch_v4_body,  # noqa: E402
-                                   kstring, parse_fetch_v4, producer)
+from kafka_wire import (FETCH, PRODUCE, connect, expect_closed,  # noqa: E402
+                        fetch_body, fetch_v4_body, parse_fetch, recv_exact, recv_frame, request,
+                        send_ignoring_reset)
+from test_broker_behaviour import DeliveryLog, producer  # noqa: E402
 
-PRODUCE = 0
 UNKNOWN_API_KEY = 9999
 INT32_MAX = 2**31 - 1
 MIB = 1 << 20
 TIMEOUT = 30
 
 
-# --- raw Fetch helpers ------------------------------------------------------------------
-
-def fetch_v4_repeated_body(topic, partition, offset, times, partition_max_bytes, max_bytes,
-                           max_wait_ms=0, min_bytes=1):
-    """Fetch v4 naming (topic, partition) `times` times in one topic entry."""
-    entry = struct.pack(">iqi", partition, offset, partition_max_bytes)
-    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0)
-            + struct.pack(">i", 1) + kstring(topic)
-            + struct.pack(">i", times) + entry * times)
-
-
-def fetch_v2_body(topic, partition, offset, partition_max_bytes, max_wait_ms=0, min_bytes=1):
-    """Fetch v2: replica_id, max_wait_ms, min_bytes, topics (no max_bytes)."""
-    return (struct.pack(">iii", -1, max_wait_ms, min_bytes)
-            + struct.pack(">i", 1) + kstring(topic)
-            + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, partition_max_bytes))
-
-
-def parse_fetch_v2(frame):
-    """(correlation id, [(topic, partition, error, high watermark, message set bytes)])."""
-    corr, _throttle, n_topics = struct.unpack_from(">iii", frame, 0)
-    pos = 12
-    out = []
-    for _ in range(n_topics):
-        (tlen,) = struct.unpack_from(">h", frame, pos)
-        pos += 2
-        topic = frame[pos:pos + tlen].decode()
-        pos += tlen
-        (n_parts,) = struct.unpack_from(">i", frame, pos)
-        pos += 4
-        for _ in range(n_parts):
-            part, err, hw, rlen = struct.unpack_from(">ihqi", frame, pos)
-            pos += 18
-            records = b"" if rlen < 0 else frame[pos:pos + rlen]
-            pos += max(0, rlen)
-            out.append((topic, part, err, hw, records))
-    if pos != len(frame):
-        raise AssertionError("%d bytes left after the Fetch v2 response" % (len(frame) - pos))
-    return corr, out
-
+# --- record batches and message sets ---------------------------------------------------
 
 def record_batches(records):
     """[(base offset, last offset, size in bytes)] of the v2 record batches in
@@ -194,7 +152,7 @@ class RequestBudgetLeakTest(unittest.TestCase):
             (size,) = struct.unpack_from(">i", got, 0)
             self.assertEqual(len(got), 4 + size,
                              "round %d: expected exactly the Fetch response before the close" % n)
-            corr, parts = parse_fetch_v4(got[4:])
+            corr, parts = parse_fetch(got[4:], 4)
             self.assertEqual(corr, fetch_corr)
             self.assertEqual(parts, [(topic, 0, 0, 0, b"")])
             self.assertGreaterEqual(took, 1.0, "round %d: the Fetch did not long-poll" % n)
@@ -275,7 +233,7 @@ class FetchLongPollCpuTest(unittest.TestCase):
             t0 = time.monotonic()
             s.sendall(request(FETCH, 4, 21,
                               fetch_v4_body(topic, 0, 0, 3000, min_bytes=MIB, max_bytes=MIB)))
-            corr, parts = parse_fetch_v4(recv_frame(s, timeout=30))
+            corr, parts = parse_fetch(recv_frame(s, timeout=30), 4)
             waited = time.monotonic() - t0
             cpu = cpu_seconds(pid) - cpu0
         print("  fetch under min_bytes (max_wait_ms=3000): answered after %.3f s,"
@@ -329,8 +287,8 @@ class FetchMaxBytesTest(unittest.TestCase):
 
     def test_v4_partition_listed_20_times_is_capped(self):
         rss_before = self.broker.rss_kb()
-        body = fetch_v4_repeated_body(self.topic, 0, 0, 20, partition_max_bytes=4 * MIB,
-                                      max_bytes=INT32_MAX)
+        body = fetch_body(4, self.topic, 0, 0, partition_max_bytes=4 * MIB, max_bytes=INT32_MAX,
+                          times=20)
         with connect(self.broker.port, timeout=30) as s:
             s.sendall(request(FETCH, 4, 31, body))
             # Not reading yet: the broker holds the whole response while it
@@ -341,7 +299,7 @@ class FetchMaxBytesTest(unittest.TestCase):
             self.assertLess(size, 2 * MIB, "a %d-byte Fetch response with fetch.max.bytes=%d"
                             % (size, FETCH_MAX))
             frame = recv_exact(s, size, timeout=30)
-        corr, parts = parse_fetch_v4(frame)
+        corr, parts = parse_fetch(frame, 4)
         self.assertEqual(corr, 31)
         self.assertEqual(len(parts), 20)
         total = 0
@@ -369,9 +327,9 @@ class FetchMaxBytesTest(unittest.TestCase):
 
     def test_v2_without_max_bytes_is_capped(self):
         with connect(self.broker.port, timeout=30) as s:
-            s.sendall(request(FETCH, 2, 41, fetch_v2_body(self.topic, 0, 0, 8 * MIB)))
+            s.sendall(request(FETCH, 2, 41, fetch_body(2, self.topic, 0, 0, 8 * MIB)))
             frame = recv_frame(s, timeout=30)
-        corr, parts = parse_fetch_v2(frame)
+        corr, parts = parse_fetch(frame, 2)
         self.assertEqual(corr, 41)
         self.assertEqual(len(parts), 1)
         t, p, err, hw, data = parts[0]

@@ -1696,14 +1696,13 @@ TEST_F(GroupStatic, RejoinWithoutTheInstanceIdKeepsIt) {
   std::vector<std::string> ids =
       make_stable({member("alpha"), static_member("sigma", "sigma-host-1")});
   const std::string sigma = ids[1];
-  join_probe s = join(with_protocols(with_id(member("sigma"), sigma),
-                                     {{"range", bytes_of("range/sigma-v2")}}));
+  join_probe s = join(
+      with_protocols(with_id(member("sigma"), sigma), {{"range", bytes_of("range/sigma-v2")}}));
   ASSERT_FALSE(s.answered()) << "new metadata: a rebalance";
   join_probe a = join(with_id(member("alpha"), ids[0]));
   ASSERT_TRUE(s.answered());
   EXPECT_EQ(s.error(), error_code::none);
-  EXPECT_EQ(g().members().at(sigma).group_instance_id,
-            std::optional<std::string>("sigma-host-1"));
+  EXPECT_EQ(g().members().at(sigma).group_instance_id, std::optional<std::string>("sigma-host-1"));
   const join_member* listed = find_member(a.result(), sigma);
   ASSERT_NE(listed, nullptr);
   EXPECT_EQ(listed->group_instance_id, std::optional<std::string>("sigma-host-1"));
@@ -1731,8 +1730,7 @@ TEST_F(GroupStatic, RejoinWithoutTheInstanceIdKeepsIt) {
   EXPECT_TRUE(starts_with(new_id, "sigma-host-1-")) << new_id;
   EXPECT_EQ(again.result().generation, 4);
   ASSERT_TRUE(has_member(new_id));
-  EXPECT_EQ(g().members().at(new_id).group_instance_id,
-            std::optional<std::string>("sigma-host-1"));
+  EXPECT_EQ(g().members().at(new_id).group_instance_id, std::optional<std::string>("sigma-host-1"));
   EXPECT_EQ(member_ids(a2.result()), sorted({ids[0], new_id}));
 }
 
@@ -2060,8 +2058,7 @@ TEST_F(GroupStore, StaticRejoinWithoutARebalanceIsStored) {
 // The broker stops: every waiting JoinGroup is answered NOT_COORDINATOR
 // (its client looks for the coordinator again), once; the members stay.
 TEST_F(GroupAbort, WaitingJoinsAreAnsweredNotCoordinator) {
-  std::vector<std::string> ids =
-      make_stable({member("alpha"), member("beta"), member("gamma")});
+  std::vector<std::string> ids = make_stable({member("alpha"), member("beta"), member("gamma")});
   join_probe a = join(with_id(member("alpha"), ids[0]));
   join_probe b = join(with_id(member("beta"), ids[1]));
   join_probe pending = join(member("delta"));
@@ -2199,8 +2196,7 @@ TEST_F(GroupRestore, StoredAfterTheLeadersSyncRestoresStableWithTheAssignments) 
   join_probe s = join(with_id(static_member("sigma", "sigma-host-1"), ids[1]));
   ASSERT_TRUE(a.answered() && s.answered());
   ASSERT_EQ(g().generation(), 3);
-  sync_probe leader =
-      sync(ids[0], 3, {{ids[0], bytes_of("a3")}, {ids[1], bytes_of("s3")}});
+  sync_probe leader = sync(ids[0], 3, {{ids[0], bytes_of("a3")}, {ids[1], bytes_of("s3")}});
   ASSERT_EQ(leader.error(), error_code::none);
   ASSERT_TRUE(g().stored_changed());
   const stored_group stored = g().to_stored();
@@ -2214,8 +2210,7 @@ TEST_F(GroupRestore, StoredAfterTheLeadersSyncRestoresStableWithTheAssignments) 
   EXPECT_EQ(ids_of(g().members()), sorted(ids));
   EXPECT_EQ(text_of(g().members().at(ids[0]).assignment), "a3");
   EXPECT_EQ(text_of(g().members().at(ids[1]).assignment), "s3");
-  EXPECT_EQ(g().members().at(ids[1]).group_instance_id,
-            std::optional<std::string>("sigma-host-1"));
+  EXPECT_EQ(g().members().at(ids[1]).group_instance_id, std::optional<std::string>("sigma-host-1"));
   sync_probe again = sync(ids[1], 3, {}, "sigma-host-1");
   ASSERT_TRUE(again.answered());
   EXPECT_EQ(again.error(), error_code::none);
