@@ -763,11 +763,25 @@ class MaxConnectionsTest(unittest.TestCase):
         except (OSError, AssertionError):
             return False
 
+    def hold_limit(self):
+        """LIMIT served connections. A connection closed just before (the
+        harness's readiness probe) counts until the broker has seen its close,
+        as in Kafka: bounded retries until all LIMIT are served."""
+        deadline = time.monotonic() + 15
+        while True:
+            held = [connect(self.broker.port) for _ in range(self.LIMIT)]
+            served = [self.served(s, i + 1) for i, s in enumerate(held)]
+            if all(served) or time.monotonic() > deadline:
+                return held, served
+            for s in held:
+                s.close()
+            time.sleep(0.2)
+
     def test_connections_past_the_limit_are_closed(self):
-        held = [connect(self.broker.port) for _ in range(self.LIMIT)]
+        held, served = self.hold_limit()
         try:
-            for i, s in enumerate(held):
-                self.assertTrue(self.served(s, i + 1), "connection %d within the limit" % i)
+            for i, ok in enumerate(served):
+                self.assertTrue(ok, "connection %d within the limit" % i)
             with connect(self.broker.port) as extra:
                 self.assertEqual(expect_closed(extra, timeout=15), b"")
             held.pop().close()
