@@ -88,6 +88,28 @@ void shard_groups::persist(coordinator::group& g, partition& log_partition) {
   }
 }
 
+void shard_groups::forget_topic(std::string_view topic, const metadata_image& image) {
+  for (auto& [id, g] : groups_) {
+    std::vector<coordinator::topic_partition_key> gone;
+    for (const auto& [key, offset] : g->offsets()) {
+      if (key.topic == topic) gone.push_back(key);
+    }
+    if (gone.empty()) continue;
+    partition* p = offsets_partition(image, id);
+    if (p == nullptr || p->owner != shard_set::current()) continue;
+    std::vector<coordinator::offsets_record> tombstones;
+    for (const auto& key : gone) {
+      tombstones.push_back(coordinator::offset_tombstone(id, key.topic, key.partition));
+    }
+    if (auto written = append(*p, tombstones); !written) {
+      spdlog::warn("group {}: forgetting the offsets of deleted topic {}: {}", id, topic,
+                   written.error().message);
+      continue;
+    }
+    for (const auto& key : gone) g->delete_offset(key);
+  }
+}
+
 void shard_groups::stop() {
   stopping_ = true;
   for (auto& [id, g] : groups_) g->abort_waiting();
@@ -224,6 +246,11 @@ void group_coordinator::start() {
   for (shard_id shard = 0; shard < shards_.count(); ++shard) {
     asio::co_spawn(shards_.context(shard), timer_loop(shard), asio::detached);
   }
+}
+
+asio::awaitable<void> group_coordinator::forget_topic(std::string topic) {
+  auto image = topics_.image();
+  co_await on_every_shard([&](shard_groups& groups) { groups.forget_topic(topic, *image); });
 }
 
 void group_coordinator::stop() {

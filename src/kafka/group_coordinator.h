@@ -59,6 +59,10 @@ class shard_groups {
   void run_timers(int64_t now_ms, const cluster::broker_config& config, const metadata_image& image,
                   bool check_retention);
 
+  // A deleted topic's committed offsets go (with tombstones), as Kafka
+  // removes them when the topic goes.
+  void forget_topic(std::string_view topic, const metadata_image& image);
+
   // Set when the broker stops: waiting JoinGroups and SyncGroups have been
   // answered NOT_COORDINATOR, new ones are too, and the timers stand still
   // (a member that cannot reach a stopping broker is not expired by it).
@@ -117,6 +121,9 @@ class group_coordinator {
   }
 
   const cluster::broker_config& config() const { return config_; }
+
+  // After DeleteTopics: every group forgets its offsets of `topic`.
+  boost::asio::awaitable<void> forget_topic(std::string topic);
 
  private:
   boost::asio::awaitable<void> timer_loop(shard_id shard);

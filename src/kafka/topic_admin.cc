@@ -14,6 +14,7 @@
 #include <set>
 
 #include "cluster/topic_config.h"
+#include "kafka/group_coordinator.h"
 #include "kafka/handlers.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
@@ -222,7 +223,9 @@ boost::asio::awaitable<handler_result> handle_delete_topics(request_context& ctx
       } else {
         fail(deleted.error().code, message_of(deleted.error()));
       }
+      continue;
     }
+    co_await ctx.broker.groups.forget_topic(name);
   }
   co_return encode_response(ctx, response);
 }

@@ -1323,6 +1323,30 @@ class ConsumerGroupTest(unittest.TestCase):
 
     # --- 7: commits without subscribing ----------------------------------------------------
 
+    def test_deleting_a_topic_forgets_its_committed_offsets(self):
+        """DeleteTopics takes the topic's committed offsets with it (as Kafka
+        does), other topics' offsets of the same group stay, and a restart
+        does not bring them back (tombstones)."""
+        self.start_broker("groups-deleted-topic")
+        gone, kept, group = "grp-deleted", "grp-kept", "g-deleted-topic"
+        for topic in (gone, kept):
+            harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        c = harness.ck_consumer(self.broker.bootstrap, **{"group.id": group})
+        try:
+            offsets = [TopicPartition(t, p, 5 + p) for t in (gone, kept) for p in (0, 1)]
+            res = c.commit(offsets=offsets, asynchronous=False)
+            self.assertTrue(all(tp.error is None for tp in res), res)
+        finally:
+            c.close()
+        self.assertEqual(self.kp_offsets(group),
+                         {(gone, 0): 5, (gone, 1): 6, (kept, 0): 5, (kept, 1): 6})
+
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        admin.delete_topics([gone])[gone].result(30)
+        self.assertEqual(self.kp_offsets(group), {(kept, 0): 5, (kept, 1): 6})
+        self.broker.restart()
+        self.assertEqual(self.kp_offsets(group), {(kept, 0): 5, (kept, 1): 6})
+
     def test_assign_only_consumer_commits(self):
         """A consumer with a group id that only assign()s commits offsets
         (generation -1, no member id); committed() and kafka-python's
