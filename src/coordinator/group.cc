@@ -635,15 +635,16 @@ bool group::supports_protocols(
   if (type.empty() || protocols.empty()) return false;
   if (members_.empty()) return true;
   if (type != protocol_type_) return false;
-  for (const auto& [name, metadata] : protocols) {
-    bool everyone = std::all_of(members_.begin(), members_.end(), [&](const auto& entry) {
-      const auto& theirs = entry.second.protocols;
-      return std::any_of(theirs.begin(), theirs.end(),
-                         [&](const auto& p) { return p.first == name; });
-    });
-    if (everyone) return true;
-  }
-  return false;
+  return std::any_of(protocols.begin(), protocols.end(),
+                     [&](const auto& protocol) { return all_members_support(protocol.first); });
+}
+
+bool group::all_members_support(const std::string& protocol) const {
+  return std::all_of(members_.begin(), members_.end(), [&](const auto& entry) {
+    const auto& theirs = entry.second.protocols;
+    return std::any_of(theirs.begin(), theirs.end(),
+                       [&](const auto& p) { return p.first == protocol; });
+  });
 }
 
 // Every member votes for the first protocol in its own order of preference
@@ -655,12 +656,7 @@ std::optional<std::string> group::select_protocol() const {
   const auto& first = members_.begin()->second.protocols;
   std::vector<std::string> candidates;
   for (const auto& [name, metadata] : first) {
-    bool everyone = std::all_of(members_.begin(), members_.end(), [&](const auto& entry) {
-      const auto& theirs = entry.second.protocols;
-      return std::any_of(theirs.begin(), theirs.end(),
-                         [&](const auto& p) { return p.first == name; });
-    });
-    if (everyone) candidates.push_back(name);
+    if (all_members_support(name)) candidates.push_back(name);
   }
   if (candidates.empty()) return std::nullopt;
   for (const auto& [id, member] : members_) {

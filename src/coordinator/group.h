@@ -215,6 +215,7 @@ class group {
   // consumer group, or a subscription that does not parse).
   std::optional<std::set<std::string>> all_subscribed_topics() const;
   bool accept_joining_member(const std::string& member_id) const;
+  bool all_members_support(const std::string& protocol) const;
   bool supports_protocols(const std::string& type,
                           const std::vector<std::pair<std::string, base::shared_bytes>>&) const;
   join_result result_for(const group_member& member) const;
