@@ -60,6 +60,7 @@ coordinator::group& shard_groups::get_or_create(const std::string& group_id, int
 
 void shard_groups::erase(std::string_view group_id) {
   if (auto it = groups_.find(group_id); it != groups_.end()) groups_.erase(it);
+  if (auto it = metadata_end_.find(group_id); it != metadata_end_.end()) metadata_end_.erase(it);
 }
 
 base::result<int64_t> shard_groups::append(partition& log_partition,
@@ -85,7 +86,15 @@ void shard_groups::persist(coordinator::group& g, partition& log_partition) {
   if (!written) {
     spdlog::warn("group {}: writing its metadata to {}-{}: {}", g.id(), log_partition.tp.topic,
                  log_partition.tp.partition, written.error().message);
+    metadata_end_[g.id()] = std::nullopt;
+    return;
   }
+  metadata_end_[g.id()] = *written;
+}
+
+std::optional<int64_t> shard_groups::metadata_end(std::string_view group_id) const {
+  auto it = metadata_end_.find(group_id);
+  return it == metadata_end_.end() ? std::optional<int64_t>(0) : it->second;
 }
 
 void shard_groups::forget_topic(std::string_view topic, const metadata_image& image) {

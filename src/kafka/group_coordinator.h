@@ -51,9 +51,13 @@ class shard_groups {
   base::result<int64_t> append(partition& log_partition,
                                std::span<const coordinator::offsets_record> records);
   // Writes the group's GroupMetadataValue if the last call changed it (or a
-  // tombstone for a Dead group). A failed write is logged: the group goes on
-  // in memory, and clients rejoin after a restart.
+  // tombstone for a Dead group), to the page cache; a failed write is logged.
   void persist(coordinator::group& g, partition& log_partition);
+  // The log end offset that the group's latest metadata write must reach to
+  // be durable (0: none yet), or nullopt when that write failed. JoinGroup
+  // and SyncGroup answers that depend on the write wait for it (as Kafka
+  // answers only once the group is stored).
+  std::optional<int64_t> metadata_end(std::string_view group_id) const;
 
   // Periodic work: tick() of every group due, and offset retention.
   void run_timers(int64_t now_ms, const cluster::broker_config& config, const metadata_image& image,
@@ -74,6 +78,7 @@ class shard_groups {
   coordinator::group_limits limits_;
   shard_set& shards_;
   std::map<std::string, std::unique_ptr<coordinator::group>, std::less<>> groups_;
+  std::map<std::string, std::optional<int64_t>, std::less<>> metadata_end_;
 };
 
 class group_coordinator {

@@ -98,6 +98,20 @@ asio::awaitable<bool> wait_durable(request_context& ctx, const metadata_image& i
   co_return synced.ok();
 }
 
+// A successful JoinGroup or SyncGroup answer may depend on the group's
+// metadata written in this rebalance (the leader's assignment, a static
+// member's new id): it goes out once that write is durable, or becomes
+// COORDINATOR_NOT_AVAILABLE (the client retries) when the write failed.
+asio::awaitable<error_code> wait_group_stored(request_context& ctx, const metadata_image& image,
+                                              shard_groups& groups, partition& p,
+                                              const std::string& group_id) {
+  auto end = groups.metadata_end(group_id);
+  if (!end) co_return error_code::coordinator_not_available;
+  if (*end == 0) co_return error_code::none;
+  co_return co_await wait_durable(ctx, image, p, *end) ? error_code::none
+                                                       : error_code::coordinator_not_available;
+}
+
 }  // namespace
 
 // --- JoinGroup.
@@ -184,6 +198,9 @@ asio::awaitable<handler_result> handle_join_group(request_context& ctx) {
                 [pending](coordinator::join_result r) { pending->set(std::move(r)); });
         groups.persist(*g, p);
         auto result = co_await pending->wait();
+        if (result.error == error_code::none) {
+          result.error = co_await wait_group_stored(ctx, *where.image, groups, p, request.group_id);
+        }
         spdlog::debug("group {}: JoinGroup v{} of {} answered {} (generation {}, leader {})",
                       request.group_id, ctx.version, result.member_id,
                       protocol::error_name(result.error), result.generation, result.leader);
@@ -242,6 +259,10 @@ asio::awaitable<handler_result> handle_sync_group(request_context& ctx) {
                 [pending](coordinator::sync_result r) { pending->set(std::move(r)); });
         groups.persist(*g, p);
         auto result = co_await pending->wait();
+        if (result.error == error_code::none) {
+          result.error = co_await wait_group_stored(ctx, *where.image, groups, p, request.group_id);
+          if (result.error != error_code::none) result.assignment = {};
+        }
         spdlog::debug("group {}: SyncGroup of {} at generation {} answered {}", request.group_id,
                       request.member_id, request.generation_id, protocol::error_name(result.error));
         co_return result;
