@@ -125,8 +125,6 @@ class group_coordinator {
     }
   }
 
-  const cluster::broker_config& config() const { return config_; }
-
   // After DeleteTopics: every group forgets its offsets of `topic`.
   boost::asio::awaitable<void> forget_topic(std::string topic);
 

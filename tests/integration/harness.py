@@ -408,6 +408,33 @@ def create_topic(bootstrap, name, partitions=1, config=None, timeout=30):
     wait_until(ready, timeout, what="topic %s with %d partitions in metadata" % (name, partitions))
 
 
+class BrokerTestCase(unittest.TestCase):
+    """A test class sharing one broker: setUpClass starts Broker(name=BROKER_NAME,
+    settings=BROKER_SETTINGS) as cls.broker (cls.bootstrap its address, and with
+    BROKER_ADMIN a confluent_kafka AdminClient as cls.admin), tearDownClass stops
+    it, and every test fails if the broker died during it. Subclasses that add
+    setup or teardown call super()."""
+
+    BROKER_NAME = "broker"
+    BROKER_SETTINGS = None
+    BROKER_ADMIN = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker(name=cls.BROKER_NAME, settings=cls.BROKER_SETTINGS).start()
+        cls.bootstrap = cls.broker.bootstrap
+        if cls.BROKER_ADMIN:
+            from confluent_kafka.admin import AdminClient
+            cls.admin = AdminClient({"bootstrap.servers": cls.bootstrap})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+
+    def tearDown(self):
+        self.assertTrue(self.broker.alive(), "the broker died during the test")
+
+
 # --- confluent_kafka helpers (several tests read back with it) ------------------
 
 def ck_consumer(bootstrap, **extra):

@@ -390,21 +390,10 @@ class StartupConfigTest(unittest.TestCase):
 
 # --- 2, 3, 4, 6, 7: errors, timestamps, long polls, re-creation ---------------------------
 
-class BrokerBehaviourTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="behaviour",
-                                    settings={"auto.create.topics.enable": "false"}).start()
-        cls.bootstrap = cls.broker.bootstrap
-        cls.admin = AdminClient({"bootstrap.servers": cls.bootstrap})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+class BrokerBehaviourTest(harness.BrokerTestCase):
+    BROKER_NAME = "behaviour"
+    BROKER_SETTINGS = {"auto.create.topics.enable": "false"}
+    BROKER_ADMIN = True
 
     # --- 2. produce errors ------------------------------------------------------------
 
@@ -695,18 +684,9 @@ class BrokerBehaviourTest(unittest.TestCase):
 
 # --- 5. connections.max.idle.ms ----------------------------------------------------------
 
-class IdleConnectionTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="idle", settings={"connections.max.idle.ms": "1500"}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+class IdleConnectionTest(harness.BrokerTestCase):
+    BROKER_NAME = "idle"
+    BROKER_SETTINGS = {"connections.max.idle.ms": "1500"}
 
     def test_silent_connection_is_closed(self):
         with connect(self.broker.port) as s:

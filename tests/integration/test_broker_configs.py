@@ -99,21 +99,13 @@ def alter_cluster_default(bootstrap, configs):
         admin.close()
 
 
-class BrokerConfigsTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="broker-configs",
-                                    settings={"log.retention.hours": "10"}).start()
-        cls.bootstrap = cls.broker.bootstrap
-        cls.admin = AdminClient({"bootstrap.servers": cls.bootstrap})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
+class BrokerConfigsTest(harness.BrokerTestCase):
+    BROKER_NAME = "broker-configs"
+    BROKER_SETTINGS = {"log.retention.hours": "10"}
+    BROKER_ADMIN = True
 
     def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+        super().tearDown()
         # Every test starts from no dynamic configs.
         self.alter("1", {})
         self.assertEqual(alter_cluster_default(self.bootstrap, {})[0], 0)

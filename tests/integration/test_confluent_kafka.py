@@ -6,7 +6,6 @@ producing, assign() consumers from the beginning and from the end, acks 0 and
 import os
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -14,8 +13,7 @@ import harness  # noqa: E402
 
 from confluent_kafka import (OFFSET_END, KafkaError,  # noqa: E402
                              KafkaException, Producer, TopicPartition)
-from confluent_kafka.admin import (AdminClient, ConfigResource,  # noqa: E402
-                                   NewPartitions, NewTopic)
+from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic  # noqa: E402
 
 TIMEOUT = 30
 
@@ -47,20 +45,9 @@ def flush(test, p, dr, expected):
     test.assertEqual(len(dr.ok), expected)
 
 
-class ConfluentKafkaTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="confluent").start()
-        cls.bootstrap = cls.broker.bootstrap
-        cls.admin = AdminClient({"bootstrap.servers": cls.bootstrap})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+class ConfluentKafkaTest(harness.BrokerTestCase):
+    BROKER_NAME = "confluent"
+    BROKER_ADMIN = True
 
     # --- produce / consume --------------------------------------------------------
 

@@ -6,7 +6,6 @@ KafkaAdminClient."""
 import os
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +33,12 @@ def consume(consumer, count, timeout, settle=0.0):
     return out
 
 
-class KafkaPythonTest(unittest.TestCase):
+class KafkaPythonTest(harness.BrokerTestCase):
+    BROKER_NAME = "kafka-python"
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = harness.Broker(name="kafka-python").start()
-        cls.bootstrap = cls.broker.bootstrap
+        super().setUpClass()
         cls.admin = KafkaAdminClient(bootstrap_servers=[cls.bootstrap], client_id="sluice-it-admin",
                                      request_timeout_ms=TIMEOUT_MS)
 
@@ -48,10 +47,7 @@ class KafkaPythonTest(unittest.TestCase):
         try:
             cls.admin.close()
         finally:
-            cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+            super().tearDownClass()
 
     def producer(self, **kw):
         conf = dict(bootstrap_servers=[self.bootstrap], acks="all", linger_ms=5,

@@ -18,21 +18,15 @@ SCRIPT = os.path.join(harness.HERE, "kafkajs_roundtrip.js")
 NODE_MODULES = os.path.join(harness.REPO, "tests", "golden", "node_modules")
 
 
-class KafkajsTest(unittest.TestCase):
+class KafkajsTest(harness.BrokerTestCase):
+    BROKER_NAME = "kafkajs"
 
     @classmethod
     def setUpClass(cls):
         cls.node = harness.require_tool("node")
         if not os.path.isdir(os.path.join(NODE_MODULES, "kafkajs")):
             raise unittest.SkipTest("kafkajs is not installed in %s (npm ci there)" % NODE_MODULES)
-        cls.broker = harness.Broker(name="kafkajs").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+        super().setUpClass()
 
     def kjs(self, command, **args):
         env = dict(os.environ, NODE_PATH=NODE_MODULES, KAFKAJS_NO_PARTITIONER_WARNING="1")

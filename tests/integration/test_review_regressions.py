@@ -16,7 +16,6 @@ import os
 import struct
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -111,22 +110,12 @@ def padded_request(api_key, version, corr, frame_size):
     return request(api_key, version, corr, b"\xa5" * body_len)
 
 
-class RequestBudgetLeakTest(unittest.TestCase):
+class RequestBudgetLeakTest(harness.BrokerTestCase):
     """queued.max.request.bytes=1000000, and connections that close with
     requests read ahead of a Fetch long poll."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="budget",
-                                    settings={"queued.max.request.bytes": BUDGET}).start()
-        cls.bootstrap = cls.broker.bootstrap
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+    BROKER_NAME = "budget"
+    BROKER_SETTINGS = {"queued.max.request.bytes": BUDGET}
 
     def leak_round(self, topic, n, wait_for_close):
         """One connection, pipelined without reading: a Fetch long poll (2 s, on
@@ -204,19 +193,8 @@ class RequestBudgetLeakTest(unittest.TestCase):
 
 # --- 2. Fetch long poll without a busy spin ---------------------------------------------
 
-class FetchLongPollCpuTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = harness.Broker(name="longpoll-cpu").start()
-        cls.bootstrap = cls.broker.bootstrap
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
+class FetchLongPollCpuTest(harness.BrokerTestCase):
+    BROKER_NAME = "longpoll-cpu"
 
     def test_fetch_under_min_bytes_sleeps_until_max_wait(self):
         topic = "rr-longpoll-cpu"
@@ -264,26 +242,19 @@ OVERHEAD = 64 * 1024
 RSS_GROWTH_LIMIT_KB = 50 * 1024
 
 
-class FetchMaxBytesTest(unittest.TestCase):
+class FetchMaxBytesTest(harness.BrokerTestCase):
+    BROKER_NAME = "fetch-max"
+    BROKER_SETTINGS = {"fetch.max.bytes": FETCH_MAX}
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = harness.Broker(name="fetch-max",
-                                    settings={"fetch.max.bytes": FETCH_MAX}).start()
-        cls.bootstrap = cls.broker.bootstrap
+        super().setUpClass()
         cls.topic = "rr-fetch-max"
         harness.create_topic(cls.bootstrap, cls.topic, partitions=1)
         values = [(b"%06d-" % i) + b"v" * (VALUE_SIZE - 7) for i in range(MESSAGES)]
         cls.values = values
         produce(cls.bootstrap, cls.topic, values,
                 **{"batch.num.messages": BATCH_MESSAGES, "compression.type": "none"})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-
-    def tearDown(self):
-        self.assertTrue(self.broker.alive(), "the broker died during the test")
 
     def test_v4_partition_listed_20_times_is_capped(self):
         rss_before = self.broker.rss_kb()
