@@ -10,6 +10,7 @@ packages=(
   # libraries
   libboost1.81-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev liburing-dev
   libfmt-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev
+  nlohmann-json3-dev
   # the real Kafka clients the tests drive
   kcat python3-confluent-kafka python3-kafka
   # sarama (Go), built offline in GOPATH mode from Debian's source packages

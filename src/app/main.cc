@@ -1,6 +1,7 @@
-// sluice: one binary for the broker and, later, its tools.
+// sluice: one binary for the broker and its tools.
 //
 //   sluice broker [--config server.properties] [--set key=value]... [--smp N]
+//   sluice topic|produce|consume|group|cluster|bench|dump-log|profile|completion ...
 
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "base/properties.h"
+#include "cli/commands.h"
 #include "cluster/broker_config.h"
 #include "kafka/server.h"
 
@@ -101,8 +103,27 @@ int main(int argc, char** argv) {
   broker->add_option("--smp", smp, "shards (threads serving requests); default: one per core");
   broker->add_option("--log-level", log_level, "trace, debug, info, warn, error");
 
-  CLI11_PARSE(app, argc, argv);
+  sluice::cli::invocation inv;
+  sluice::cli::add_client_commands(app, inv);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as most Unix tools do; CLI11 says what was wrong.
+    app.exit(e);
+    return 2;
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (broker->parsed()) return run_broker(config_path, sets, smp);
+  if (!inv.action) return 0;
+  auto done = inv.action();
+  if (!done) {
+    std::fprintf(stderr, "sluice: %s\n", done.error().message.c_str());
+    return 1;
+  }
   return 0;
 }
