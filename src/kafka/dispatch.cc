@@ -30,6 +30,7 @@ constexpr std::array served = {
     served_api{api_key::create_partitions, 0, 3},
     served_api{api_key::incremental_alter_configs, 0, 1},
     served_api{api_key::describe_cluster, 0, 1},
+    served_api{api_key::describe_log_dirs, 0, 4},
     // Consumer groups under the classic protocol: OffsetCommit v9 and
     // OffsetFetch v9 belong to KIP-848's consumer groups.
     served_api{api_key::offset_commit, 0, 8},
@@ -86,6 +87,8 @@ boost::asio::awaitable<handler_result> dispatch(request_context& ctx) {
       return handle_incremental_alter_configs(ctx);
     case api_key::describe_cluster:
       return handle_describe_cluster(ctx);
+    case api_key::describe_log_dirs:
+      return handle_describe_log_dirs(ctx);
     case api_key::join_group:
       return handle_join_group(ctx);
     case api_key::sync_group:

@@ -41,6 +41,8 @@ boost::asio::awaitable<handler_result> handle_incremental_alter_configs(request_
 boost::asio::awaitable<handler_result> handle_delete_records(request_context& ctx);
 // cluster_info.cc
 boost::asio::awaitable<handler_result> handle_describe_cluster(request_context& ctx);
+// log_dirs.cc
+boost::asio::awaitable<handler_result> handle_describe_log_dirs(request_context& ctx);
 // init_producer_id.cc
 boost::asio::awaitable<handler_result> handle_init_producer_id(request_context& ctx);
 // groups.cc

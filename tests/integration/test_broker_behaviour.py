@@ -5,7 +5,8 @@ and --set overrides), produce errors (a message over the topic's
 max.message.bytes, an unknown topic without auto-creation), CreateTopics
 errors, LogAppendTime topics, connections.max.idle.ms, Fetch long polls,
 DeleteTopics then re-creation with another partition count, topic configs
-and ids across a restart, and --smp 1 and 3."""
+and ids across a restart, --smp 1 and 3, and DescribeLogDirs (partition
+sizes on disk)."""
 
 import os
 import re
@@ -19,10 +20,10 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from kafka_wire import (API_VERSIONS, FETCH, METADATA, compact_string,  # noqa: E402
-                        connect, expect_closed, fetch_v4_body, parse_api_versions_v0,
-                        parse_fetch, read_compact_string, read_uvarint, recv_frame,
-                        request, skip_tags, uvarint)
+from kafka_wire import (API_VERSIONS, FETCH, METADATA, Connection,  # noqa: E402
+                        compact_string, connect, expect_closed, fetch_v4_body,
+                        parse_api_versions_v0, parse_fetch, read_compact_string,
+                        read_uvarint, recv_frame, request, skip_tags, string, uvarint)
 
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END,  # noqa: E402
                              TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME,
@@ -847,6 +848,192 @@ class SmpTest(unittest.TestCase):
 
     def test_smp_3(self):
         self.round_trip(3)
+
+
+
+# --- 10. DescribeLogDirs: partition sizes on disk ---------------------------------------
+
+DESCRIBE_LOG_DIRS = 35
+FIND_COORDINATOR = 10
+
+
+def describe_log_dirs_body(version, topics):
+    """DescribeLogDirs v0-4; `topics` is None (all) or [(topic, [partition])]."""
+    flexible = version >= 2
+
+    def array(items):
+        if items is None:
+            return uvarint(0) if flexible else struct.pack(">i", -1)
+        return uvarint(len(items) + 1) if flexible else struct.pack(">i", len(items))
+
+    body = array(topics)
+    for name, parts in topics or ():
+        body += compact_string(name) if flexible else string(name)
+        body += array(parts) + b"".join(struct.pack(">i", q) for q in parts)
+        if flexible:
+            body += b"\x00"  # no tags
+    return body + (b"\x00" if flexible else b"")
+
+
+def parse_describe_log_dirs(r, version):
+    """(throttle, error (v3+, else None), [{error, log_dir, topics: {name:
+    {partition: (size, offset_lag, is_future)}}, total_bytes, usable_bytes}])
+    of a response read whole from the Reader `r`."""
+    flexible = version >= 2
+
+    def count():
+        return r.uvarint() - 1 if flexible else r.take(">i")
+
+    def text():
+        return r.compact_string() if flexible else r.string()
+
+    throttle = r.take(">i")
+    error = r.take(">h") if version >= 3 else None
+    results = []
+    for _ in range(count()):
+        result = {"error": r.take(">h"), "log_dir": text(), "topics": {}}
+        for _t in range(count()):
+            name = text()
+            parts = {}
+            for _p in range(count()):
+                index, size, lag, future = r.take(">i"), r.take(">q"), r.take(">q"), r.take(">?")
+                if flexible:
+                    r.skip_tags()
+                parts[index] = (size, lag, future)
+            if flexible:
+                r.skip_tags()
+            result["topics"][name] = parts
+        if version >= 4:
+            result["total_bytes"], result["usable_bytes"] = r.take(">q"), r.take(">q")
+        if flexible:
+            r.skip_tags()
+        results.append(result)
+    if flexible:
+        r.skip_tags()
+    if r.pos != len(r.data):
+        raise AssertionError("%d bytes left after the DescribeLogDirs v%d response"
+                             % (len(r.data) - r.pos, version))
+    return throttle, error, results
+
+
+def log_bytes_on_disk(data_dir, topic, partition):
+    """What Kafka counts as a partition's size: its segments' .log files."""
+    d = os.path.join(data_dir, "%s-%d" % (topic, partition))
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+
+
+class DescribeLogDirsTest(harness.BrokerTestCase):
+    """DescribeLogDirs as kafka-log-dirs.sh sends it: the one log dir, each
+    partition's size (its .log files), nothing for what does not exist, and the
+    file system's totals at v4. With the harness's --smp 2 the partitions are
+    spread over both shards."""
+
+    BROKER_NAME = "log-dirs"
+    BROKER_SETTINGS = {"auto.create.topics.enable": "false", "offsets.topic.num.partitions": "3"}
+    TOPIC = "ld-sizes"
+    # Random values (no codec could shrink them) of 1000 bytes: partition 0
+    # gets ten times what partition 1 gets.
+    COUNTS = {0: 200, 1: 20}
+    VALUE_BYTES = 1000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        harness.create_topic(cls.bootstrap, cls.TOPIC, partitions=2)
+        dr = DeliveryLog()
+        p = producer(cls.bootstrap, acks="all", **{"compression.type": "none"})
+        for q, n in cls.COUNTS.items():
+            for _ in range(n):
+                p.produce(cls.TOPIC, value=os.urandom(cls.VALUE_BYTES), partition=q, on_delivery=dr)
+                p.poll(0)
+        remaining = p.flush(TIMEOUT)
+        if remaining or dr.errors or len(dr.ok) != sum(cls.COUNTS.values()):
+            raise AssertionError("produce: %d undelivered, errors %s"
+                                 % (remaining, [str(e[0]) for e in dr.errors][:5]))
+
+    def describe(self, version, topics):
+        with Connection(self.broker.port, timeout=TIMEOUT) as c:
+            r = c.call(DESCRIBE_LOG_DIRS, version, describe_log_dirs_body(version, topics),
+                       flexible=version >= 2)
+            throttle, error, results = parse_describe_log_dirs(r, version)
+        self.assertEqual(throttle, 0)
+        self.assertEqual(error, None if version < 3 else 0, "top-level error code")
+        self.assertEqual(len(results), 1, "one log dir: %r" % results)
+        result = results[0]
+        self.assertEqual(result["error"], 0)
+        self.assertEqual(result["log_dir"], os.path.abspath(self.broker.data_dir))
+        return result
+
+    def check_sizes(self, result):
+        self.assertIn(self.TOPIC, result["topics"])
+        parts = result["topics"][self.TOPIC]
+        self.assertEqual(sorted(parts), [0, 1], "partitions of %s" % self.TOPIC)
+        for q, (size, lag, future) in parts.items():
+            self.assertEqual((lag, future), (0, False), "partition %d" % q)
+            self.assertGreaterEqual(size, self.COUNTS[q] * self.VALUE_BYTES, "partition %d" % q)
+            self.assertEqual(size, log_bytes_on_disk(self.broker.data_dir, self.TOPIC, q),
+                             "partition %d: not the size of its .log files" % q)
+        self.assertGreater(parts[0][0], parts[1][0], "the partition with 10x the data")
+        self.assertGreater(parts[1][0], 0)
+        print("  %s sizes: %s" % (self.TOPIC, {q: v[0] for q, v in sorted(parts.items())}))
+        return parts
+
+    def test_advertised(self):
+        with connect(self.broker.port) as s:
+            s.sendall(request(API_VERSIONS, 0, 1))
+            _corr, err, apis = parse_api_versions_v0(recv_frame(s))
+        self.assertEqual(err, 0)
+        self.assertEqual(apis.get(DESCRIBE_LOG_DIRS), (0, 4))
+
+    def test_v0_sizes_and_unknown_left_out(self):
+        result = self.describe(0, [(self.TOPIC, [0, 1, 7]), ("ld-no-such-topic", [0])])
+        self.assertEqual(sorted(result["topics"]), [self.TOPIC], "only what exists")
+        self.check_sizes(result)
+        # A topic named without partitions asks for none of them (Kafka's set
+        # of partitions), and one named twice is answered once.
+        self.assertEqual(self.describe(0, [(self.TOPIC, [])])["topics"], {})
+        twice = self.describe(1, [(self.TOPIC, [1]), (self.TOPIC, [0])])
+        self.assertEqual(sorted(twice["topics"][self.TOPIC]), [0, 1])
+        self.assertEqual(self.describe(1, [("ld-no-such-topic", [0, 1])])["topics"], {})
+
+    def test_v4_sizes_and_space(self):
+        v0 = self.check_sizes(self.describe(0, [(self.TOPIC, [0, 1])]))
+        result = self.describe(4, [(self.TOPIC, [0, 1]), ("ld-no-such-topic", [0])])
+        self.assertEqual(sorted(result["topics"]), [self.TOPIC])
+        self.assertEqual(self.check_sizes(result), v0, "v0 and v4 disagree")
+        total, usable = result["total_bytes"], result["usable_bytes"]
+        print("  total_bytes %d, usable_bytes %d" % (total, usable))
+        self.assertGreater(usable, 0)
+        self.assertGreaterEqual(total, usable)
+        st = os.statvfs(self.broker.data_dir)
+        self.assertEqual(total, st.f_blocks * st.f_frsize)
+        # Others write to the same file system meanwhile: close, not equal.
+        self.assertLess(abs(usable - st.f_bavail * st.f_frsize), 1 << 30)
+
+    def test_all_topics_include_internal_ones(self):
+        # The first FindCoordinator for a group creates __consumer_offsets.
+        with Connection(self.broker.port, timeout=TIMEOUT) as c:
+            r = c.call(FIND_COORDINATOR, 0, string("ld-group"))
+            self.assertEqual(r.take(">h"), 0, "FindCoordinator error")
+        for version in (0, 2, 4):
+            with self.subTest(version=version):
+                result = self.describe(version, None)
+                self.assertEqual(sorted(result["topics"]), ["__consumer_offsets", self.TOPIC])
+                self.assertEqual(sorted(result["topics"]["__consumer_offsets"]), [0, 1, 2])
+                self.check_sizes(result)
+
+    def test_relative_log_dir_is_reported_absolute(self):
+        b = harness.Broker(name="log-dirs-relative", settings={"log.dirs": "data-relative"}).start()
+        try:
+            harness.create_topic(b.bootstrap, "ld-relative", partitions=1)
+            with Connection(b.port, timeout=TIMEOUT) as c:
+                r = c.call(DESCRIBE_LOG_DIRS, 4, describe_log_dirs_body(4, None), flexible=True)
+                _throttle, _error, results = parse_describe_log_dirs(r, 4)
+            # The broker runs in its root directory (harness.Broker).
+            self.assertEqual([x["log_dir"] for x in results], [os.path.join(b.root, "data-relative")])
+            self.assertEqual(results[0]["topics"], {"ld-relative": {0: (0, 0, False)}})
+        finally:
+            b.stop()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ SERVED_APIS = {
     0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 18: "ApiVersions",
     19: "CreateTopics", 20: "DeleteTopics", 21: "DeleteRecords", 22: "InitProducerId",
     32: "DescribeConfigs", 33: "AlterConfigs", 37: "CreatePartitions",
-    44: "IncrementalAlterConfigs", 60: "DescribeCluster",
+    35: "DescribeLogDirs", 44: "IncrementalAlterConfigs", 60: "DescribeCluster",
 }
 
 
