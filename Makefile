@@ -60,15 +60,26 @@ bench: build
 	@$(RELEASE_DIR)/bench/storage_many_partitions
 
 # Whole-system benchmark: Sluice against librdkafka's mock cluster, driven by
-# the same librdkafka load generator (bench/broker_bench.py, about 2 minutes on
-# 2 cores). The tables also go to $(RELEASE_DIR)/broker_bench.md; pass more
+# the same `sluice bench` runs (bench/broker_bench.py, about 2 minutes on 2
+# cores). The tables also go to $(RELEASE_DIR)/broker_bench.md; pass more
 # options in BENCH_BROKER_ARGS (e.g. "--smp 1,2", "--quick").
 .PHONY: bench-broker
 bench-broker: deps
 	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target sluice kafka_load mock_cluster
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target sluice mock_cluster
 	@/usr/bin/python3 bench/broker_bench.py --build $(RELEASE_DIR) \
 	  --out $(RELEASE_DIR)/broker_bench.md --json $(RELEASE_DIR)/broker_bench.json $(BENCH_BROKER_ARGS)
+
+# `sluice bench produce` against the smallest librdkafka producer loop with the
+# same settings, on Sluice and on the mock (bench/cli_bench.py, about a
+# minute). The table also goes to $(RELEASE_DIR)/cli_bench.md; pass more
+# options in BENCH_CLI_ARGS (e.g. "--repeat 9", "--brokers mock").
+.PHONY: bench-cli
+bench-cli: deps
+	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target sluice mock_cluster rdkafka_produce_loop
+	@/usr/bin/python3 bench/cli_bench.py --build $(RELEASE_DIR) \
+	  --out $(RELEASE_DIR)/cli_bench.md $(BENCH_CLI_ARGS)
 
 .PHONY: bench-groups
 bench-groups: deps

@@ -3,9 +3,9 @@
 
 Starts a Sluice broker per --smp value (default 1; fresh data directory under
 /tmp, a free port) and bench/mock_cluster (librdkafka's in-memory mock broker,
-in a process of its own), then runs the same kafka_load commands, with the
-same client settings, against each: for 100-byte and 1 KiB values, 1 and 6
-partitions, acks=1 and acks=all,
+in a process of its own), then runs the same `sluice bench` commands, with
+the same client settings, against each: for 100-byte and 1 KiB values, 1 and
+6 partitions, acks=1 and acks=all,
 
   produce  N records; records/s and MB/s              (--repeat times, median)
   consume  N records; records/s and MB/s              (--repeat times, median)
@@ -21,7 +21,8 @@ Sluice / mock and, with --out, writes them to a file (--json: every result).
 The mock keeps only the last 5 MiB of each partition, so consume runs read a
 topic holding about 4 MB per partition, from both brokers, rewinding each
 partition to its first offset after its last record until N records are read
-(kafka_load consume). Sluice's topics are deleted after each run, so that no
+(`sluice bench consume --rewind`). Sluice's topics are deleted after each run
+(`sluice topic delete`), so that no
 run writes behind the writeback of the ones before it. Every process started
 here is stopped by its PID at the end, whatever happens. About 2 minutes with
 the defaults on 2 cores, 3 with --smp 1,2.
@@ -89,7 +90,7 @@ class Broker:
     bootstrap = ""
 
     def create_topic(self, topic, partitions):
-        """True if kafka_load should create the topic itself (CreateTopics)."""
+        """True if `sluice bench` should create the topic itself (CreateTopics)."""
         return True
 
     def delete_topic(self, args, topic):
@@ -141,9 +142,9 @@ class Sluice(Broker):
         # Deleting a run's records drops their dirty pages too: otherwise
         # every run writes behind the writeback of the runs before it, and a
         # run's result depends on its place in the matrix.
-        subprocess.run([args.kafka_load, "delete", "--bootstrap", self.bootstrap,
-                        "--topic", topic], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=60)
+        subprocess.run([args.sluice, "topic", "delete", topic, "--if-exists",
+                        "--brokers", self.bootstrap, "--timeout", "20"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
     def stop(self):
         stop_process(self.proc, self.name)
@@ -201,10 +202,29 @@ def dirty_kb():
     return -1
 
 
+def describe(r):
+    """One line for people about a `sluice bench` summary."""
+    mode, label = r["mode"], r["label"]
+    if mode == "produce":
+        return (f"produce {label}: {r['delivered']} x {r['size']} B, {r['partitions']} "
+                f"partition(s), acks={r['acks']}: {r['records_per_s']:.0f} records/s, "
+                f"{r['mb_per_s']:.1f} MB/s ({r['seconds']:.3f} s)")
+    if mode == "consume":
+        return (f"consume {label}: {r['consumed']} records ({r['bytes']} bytes; a window of "
+                f"{r['window']} read with {r['seeks']} seeks back), {r['partitions']} "
+                f"partition(s): {r['records_per_s']:.0f} records/s, {r['mb_per_s']:.1f} MB/s "
+                f"({r['seconds']:.3f} s)")
+    us = {k: r[k + "_ms"] * 1000 for k in ("p50", "p99", "p999", "max")}
+    return (f"latency {label}: {r['rate']} records/s x {r['duration_s']:.1f} s, {r['size']} B, "
+            f"{r['partitions']} partition(s), acks={r['acks']}: p50 {us['p50']:.0f} us, "
+            f"p99 {us['p99']:.0f} us, p99.9 {us['p999']:.0f} us, max {us['max']:.0f} us "
+            f"({r['measured']} measured, {r['consumed']}/{r['produced']} consumed)")
+
+
 def run_load(args, broker, mode, topic, extra, create, timeout):
-    """Runs kafka_load once; returns its JSON line, with the broker's CPU."""
-    cmd = [args.kafka_load, mode, "--bootstrap", broker.bootstrap, "--topic", topic,
-           "--label", broker.name] + extra
+    """Runs `sluice bench MODE` once; returns its JSON summary, with the broker's CPU."""
+    cmd = [args.sluice, "bench", mode, topic, "--brokers", broker.bootstrap,
+           "--label", broker.name, "--format", "json"] + extra
     if not create:
         cmd.append("--no-create")
     dirty = dirty_kb()
@@ -213,18 +233,19 @@ def run_load(args, broker, mode, topic, extra, create, timeout):
         out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              timeout=timeout)
     except subprocess.TimeoutExpired:
-        log(f"  {broker.name} {mode}: kafka_load ran past {timeout} s")
+        log(f"  {broker.name} {mode}: sluice bench ran past {timeout} s")
         return None
     after = cpu_ns(broker.pid)
-    human = [l for l in out.stderr.splitlines() if l.startswith(mode)]
-    noise = [l for l in out.stderr.splitlines() if not l.startswith(mode)]
+    # Progress lines ("produce 3 s: ...") are not news; errors are.
+    noise = [l for l in out.stderr.splitlines() if not l.startswith(f"{mode} ")]
     for l in noise[-3:]:
         log(f"    {l}")
-    log(f"  {human[-1] if human else broker.name + ' ' + mode + ': no result'}")
     lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not lines:
+        log(f"  {broker.name} {mode}: no result")
         return None
     result = json.loads(lines[-1])
+    log(f"  {describe(result)}")
     result["broker"] = broker.name
     result["exit"] = out.returncode
     result["broker_cpu_ns"] = after - before
@@ -265,7 +286,8 @@ def run_matrix(args, brokers, prefix):
                     # The records a consume run reads: about 4 MB a partition.
                     create = broker.create_topic(f"{t}-consume", partitions)
                     run_load(args, broker, "produce", f"{t}-consume",
-                             base + ["--records", str(window * partitions)], create, 120)
+                             base + ["--records", str(window * partitions), "--timeout", "120"],
+                             create, 120)
                 # Repetitions interleave the brokers, in turn first, so that
                 # each sees the same drift of a shared machine.
                 for rep in range(args.repeat):
@@ -275,12 +297,13 @@ def run_matrix(args, brokers, prefix):
                         create = broker.create_topic(topic, partitions)
                         runs[(broker.name, "produce")].append(run_load(
                             args, broker, "produce", topic,
-                            base + ["--records", str(records)], create, 300))
+                            base + ["--records", str(records), "--timeout", "120"], create,
+                            300))
                         broker.delete_topic(args, topic)
                         runs[(broker.name, "consume")].append(run_load(
                             args, broker, "consume", f"{t}-consume",
                             ["--partitions", str(partitions), "--records", str(records),
-                             "--timeout", "120"], True, 300))
+                             "--rewind", "--timeout", "120"], True, 300))
                 for broker in brokers:
                     for mode in ("produce", "consume"):
                         r = median_result(runs[(broker.name, mode)])
@@ -351,7 +374,7 @@ def fmt_us(v):
 def fmt_latency(r):
     if r is None:
         return "failed", "—"
-    text = " / ".join(fmt_us(r[k]) for k in ("p50_us", "p99_us", "p999_us", "max_us"))
+    text = " / ".join(fmt_us(r[k] * 1000) for k in ("p50_ms", "p99_ms", "p999_ms", "max_ms"))
     expected = r["produced"] - int(r["rate"] * r["warmup_s"])
     if r["measured"] < expected:
         text += f" (only {100 * r['measured'] / max(expected, 1):.0f}% arrived in time)"
@@ -409,7 +432,7 @@ def report(args, results, sluices, started, finished):
                     m = find(results, mock, "latency", size, p, acks)
                     st, scpu = fmt_latency(s)
                     mt, mcpu = fmt_latency(m)
-                    met = "—" if s is None else ("✓" if s["p99_us"] <= 1000 else "✗")
+                    met = "—" if s is None else ("✓" if s["p99_ms"] <= 1 else "✗")
                     out(f"| {size_label(size)} | {p} | {acks} | {st} | {met} | {mt} "
                         f"| {scpu} / {mcpu} |")
         out("")
@@ -439,7 +462,7 @@ def main():
                     help="latency runs: seconds to wait for the last records")
     ap.add_argument("--quick", action="store_true", help="a tenth of the records, 2 s latency")
     ap.add_argument("--out", help="also write the markdown tables here")
-    ap.add_argument("--json", help="write every kafka_load result (one JSON a line) here")
+    ap.add_argument("--json", help="write every `sluice bench` result (one JSON a line) here")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
     args.sizes = [int(x) for x in args.sizes.split(",")]
@@ -451,10 +474,10 @@ def main():
         args.repeat = 1
         args.duration = 2.0
         args.warmup = 0.5
-    args.kafka_load = os.path.join(args.build, "bench", "kafka_load")
     mock_binary = os.path.join(args.build, "bench", "mock_cluster")
     sluice_binary = os.path.join(args.build, "src", "app", "sluice")
-    for b in (args.kafka_load, mock_binary, sluice_binary):
+    args.sluice = sluice_binary
+    for b in (mock_binary, sluice_binary):
         if not os.access(b, os.X_OK):
             sys.exit(f"broker_bench: {b} is missing: build it first (make bench-broker)")
 

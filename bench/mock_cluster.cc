@@ -1,5 +1,5 @@
 // mock_cluster: librdkafka's in-memory mock cluster in a process of its own,
-// the baseline broker for kafka_load. Its CPU can then be read from
+// the baseline broker for `sluice bench`. Its CPU can then be read from
 // /proc/<pid>/stat like the real broker's.
 //
 //   mock_cluster [--brokers N] [--topic NAME:PARTITIONS]...

@@ -89,7 +89,9 @@ int main(int argc, char** argv) {
   // for what a command prints as its result.
   spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  CLI::App app{"Sluice: a Kafka-compatible event-streaming platform"};
+  // Named, so usage lines and the completion script say "sluice" whatever
+  // path started it.
+  CLI::App app{"Sluice: a Kafka-compatible event-streaming platform", "sluice"};
   app.require_subcommand(1);
 
   auto* broker = app.add_subcommand("broker", "Run a broker (Ctrl-C stops it cleanly)");

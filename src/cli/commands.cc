@@ -69,7 +69,9 @@ void add_completion_command(CLI::App& root, invocation& inv) {
   auto* completion = root.add_subcommand("completion", "Print a shell completion script");
   auto shell = std::make_shared<std::string>("bash");
   completion->add_option("shell", *shell, "Shell (bash)")->check(CLI::IsMember({"bash"}));
-  completion->footer("Example:\n  source <(sluice completion bash)");
+  completion->footer(
+      "Examples:\n  source <(sluice completion bash)\n"
+      "  sluice completion bash > /etc/bash_completion.d/sluice");
   on_run(completion, inv, [&root]() -> base::result<void> {
     std::string script = bash_completion_script(root);
     std::fwrite(script.data(), 1, script.size(), stdout);
@@ -89,7 +91,8 @@ void add_client_commands(CLI::App& root, invocation& inv) {
   auto* properties = root.add_option("-X,--property", g.client_properties,
                                      "librdkafka property key=value (repeatable)");
   auto* timeout =
-      root.add_option("--timeout", g.timeout_s, "Seconds one request may take (default 10)");
+      root.add_option("--timeout", g.timeout_s, "Seconds one request may take (default 10)")
+          ->check(CLI::Range(0.001, 86400.0));
   for (auto* option : {brokers, profile, format, properties, timeout}) option->group("Global");
 
   // Client commands accept the global flags after their own name too

@@ -35,6 +35,11 @@ base::result<conf> make_conf(const connection_settings& settings, const property
   // failures once, as errors, so only real warnings should get through.
   ok = set(c.get(), "log_level", "4");
   if (!ok) return base::unexpected(ok.error());
+  // A tool asking about a topic must not create it: librdkafka producers
+  // (unlike consumers) ask the broker to auto-create any topic whose metadata
+  // they request, so a typo would become a topic.
+  ok = set(c.get(), "allow.auto.create.topics", "false");
+  if (!ok) return base::unexpected(ok.error());
   for (const auto* list : {&defaults, &settings.properties}) {
     for (const auto& [key, value] : *list) {
       ok = set(c.get(), key, value);
@@ -72,9 +77,11 @@ base::result<void> check_reachable(const connection_settings& settings,
 }
 
 base::result<handle> connect(rd_kafka_type_t type, const connection_settings& settings,
-                             const property_list& defaults) {
+                             const property_list& defaults,
+                             const std::function<void(rd_kafka_conf_t*)>& prepare) {
   auto configuration = make_conf(settings, defaults);
   if (!configuration) return base::unexpected(configuration.error());
+  if (prepare) prepare(configuration->get());
   auto reachable =
       check_reachable(settings, std::min(settings.timeout, std::chrono::milliseconds(5000)));
   if (!reachable) return base::unexpected(reachable.error());
@@ -87,17 +94,17 @@ base::result<cluster_metadata> fetch_metadata(rd_kafka_t* rk,
   const rd_kafka_metadata_t* raw = nullptr;
   rd_kafka_resp_err_t error;
   if (topic) {
-    // A topic handle would make librdkafka request just that topic; with
-    // allow.auto.create.topics at its default (false) nothing gets created.
-    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic->c_str(), nullptr);
-    error = rd_kafka_metadata(rk, 0, t, &raw, timeout_ms(timeout));
-    rd_kafka_topic_destroy(t);
+    // A topic handle makes librdkafka request just that topic; make_conf's
+    // allow.auto.create.topics=false keeps that from creating it.
+    client::topic t(rd_kafka_topic_new(rk, topic->c_str(), nullptr));
+    error = rd_kafka_metadata(rk, 0, t.get(), &raw, timeout_ms(timeout));
   } else {
     error = rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms(timeout));
   }
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return base::fail("metadata request failed: " + describe(error));
   }
+  metadata owner(raw);
   cluster_metadata out;
   for (int i = 0; i < raw->broker_cnt; ++i) {
     out.brokers.push_back({raw->brokers[i].id, raw->brokers[i].host, raw->brokers[i].port});
@@ -119,7 +126,6 @@ base::result<cluster_metadata> fetch_metadata(rd_kafka_t* rk,
               [](const auto& a, const auto& b) { return a.id < b.id; });
     out.topics.push_back(std::move(info));
   }
-  rd_kafka_metadata_destroy(raw);
   std::sort(out.brokers.begin(), out.brokers.end(),
             [](const auto& a, const auto& b) { return a.id < b.id; });
   std::sort(out.topics.begin(), out.topics.end(),

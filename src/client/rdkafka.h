@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,21 @@ struct admin_options_deleter {
 struct conf_deleter {
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
 };
+struct message_deleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+struct topic_deleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+struct error_deleter {
+  void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
+};
+struct headers_deleter {
+  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+};
+struct metadata_deleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
 
 using handle = std::unique_ptr<rd_kafka_t, handle_deleter>;
 using queue = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
@@ -46,10 +62,16 @@ using event = std::unique_ptr<rd_kafka_event_t, event_deleter>;
 using partition_list = std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
 using admin_options = std::unique_ptr<rd_kafka_AdminOptions_t, admin_options_deleter>;
 using conf = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+using message = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using topic = std::unique_ptr<rd_kafka_topic_t, topic_deleter>;
+using error_owner = std::unique_ptr<rd_kafka_error_t, error_deleter>;
+using headers = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
+using metadata = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
 
 using property_list = std::vector<std::pair<std::string, std::string>>;
 
-// A configuration with bootstrap.servers, then `defaults` (the command's own
+// A configuration with bootstrap.servers, Sluice's tool settings (quiet
+// logs, no topic auto-creation), then `defaults` (the command's own
 // choices), then settings.properties (the user's) applied in that order. An
 // unknown or invalid property is an error naming it.
 base::result<conf> make_conf(const connection_settings& settings, const property_list& defaults);
@@ -61,9 +83,12 @@ base::result<handle> make_handle(rd_kafka_type_t type, conf configuration);
 // make_conf + make_handle, after checking that some bootstrap broker accepts
 // a TCP connection within the timeout: librdkafka itself would retry an
 // unreachable broker silently until the call's timeout, and a tool should
-// say "cannot reach" at once instead.
+// say "cannot reach" at once instead. `prepare`, if given, sees the
+// configuration last, to set callbacks (delivery reports, errors) and their
+// opaque.
 base::result<handle> connect(rd_kafka_type_t type, const connection_settings& settings,
-                             const property_list& defaults = {});
+                             const property_list& defaults = {},
+                             const std::function<void(rd_kafka_conf_t*)>& prepare = {});
 
 // Fails unless one of the bootstrap brokers accepts a TCP connection within
 // `timeout` (refused connections fail at once). The message names the
@@ -100,7 +125,8 @@ struct cluster_metadata {
 
 // Metadata of every topic, or of one topic (nullopt: all topics). A topic
 // that does not exist comes back with error UNKNOWN_TOPIC_OR_PART, not as a
-// failure of the call; auto-creation is never triggered.
+// failure of the call; auto-creation is never triggered (make_conf turns it
+// off for every handle).
 base::result<cluster_metadata> fetch_metadata(rd_kafka_t* rk,
                                               const std::optional<std::string>& topic,
                                               std::chrono::milliseconds timeout);
