@@ -7,7 +7,7 @@ CMAKE_FLAGS  ?=
 FUZZ_SECONDS ?= 30
 # The integration tests `make asan` also runs, against the instrumented
 # broker: the ones that stress connections, restarts and bad input.
-ASAN_INTEGRATION ?= -R 'integration\.(confluent_kafka|hostile|review_regressions|restart|broker_behaviour|broker_configs|consumer_groups)'
+ASAN_INTEGRATION ?= -R 'integration\.(confluent_kafka|hostile|review_regressions|restart|broker_behaviour|broker_configs|consumer_groups|cli)'
 
 RELEASE_DIR := $(BUILD)/release
 DEBUG_DIR   := $(BUILD)/debug

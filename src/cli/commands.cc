@@ -72,7 +72,9 @@ void add_completion_command(CLI::App& root, invocation& inv) {
   completion->footer(
       "Examples:\n  source <(sluice completion bash)\n"
       "  sluice completion bash > /etc/bash_completion.d/sluice");
-  on_run(completion, inv, [&root]() -> base::result<void> {
+  // The action owns `shell`, the option's storage, so it outlives parsing.
+  on_run(completion, inv, [&root, shell]() -> base::result<void> {
+    if (*shell != "bash") return base::fail("no completion for " + *shell + ": only bash");
     std::string script = bash_completion_script(root);
     std::fwrite(script.data(), 1, script.size(), stdout);
     return {};
