@@ -168,19 +168,32 @@ base::result<std::vector<config_entry>> only_keys(std::vector<config_entry> entr
   return out;
 }
 
-base::result<void> config_get(const invocation& inv, const config_get_options& o) {
+// The broker a `config` command acts on, with the connection that found it.
+struct target_broker {
+  client::handle rk;
+  client::cluster_metadata metadata;
+  int32_t id = no_broker;
+};
+
+base::result<target_broker> find_target_broker(const invocation& inv, int32_t requested) {
   auto rk = connect_admin(inv);
   if (!rk) return base::unexpected(rk.error());
   auto metadata = client::fetch_metadata(rk->get(), std::nullopt, inv.timeout());
   if (!metadata) return base::unexpected(metadata.error());
-  auto broker = pick_broker(*metadata, requested_broker(o.broker));
+  auto id = pick_broker(*metadata, requested_broker(requested));
+  if (!id) return base::unexpected(id.error());
+  return target_broker{std::move(*rk), std::move(*metadata), *id};
+}
+
+base::result<void> config_get(const invocation& inv, const config_get_options& o) {
+  auto broker = find_target_broker(inv, o.broker);
   if (!broker) return base::unexpected(broker.error());
-  auto entries = describe_configs(rk->get(), config_resource_type::broker, std::to_string(*broker),
-                                  inv.timeout());
+  auto entries = describe_configs(broker->rk.get(), config_resource_type::broker,
+                                  std::to_string(broker->id), inv.timeout());
   if (!entries) return base::unexpected(entries.error());
-  auto selected = only_keys(std::move(*entries), o.keys, *broker);
+  auto selected = only_keys(std::move(*entries), o.keys, broker->id);
   if (!selected) return base::unexpected(selected.error());
-  print({{"broker", *broker}, {"configs", config_rows(std::move(*selected), o.non_default)}},
+  print({{"broker", broker->id}, {"configs", config_rows(std::move(*selected), o.non_default)}},
         inv.format());
   return {};
 }
@@ -209,25 +222,21 @@ struct config_set_options {
 base::result<void> config_set(const invocation& inv, const config_set_options& o) {
   auto changes = parse_config_changes(o.sets, "setting", o.deletes);
   if (!changes) return base::unexpected(changes.error());
-  auto rk = connect_admin(inv);
-  if (!rk) return base::unexpected(rk.error());
-  auto metadata = client::fetch_metadata(rk->get(), std::nullopt, inv.timeout());
-  if (!metadata) return base::unexpected(metadata.error());
-  auto broker = pick_broker(*metadata, requested_broker(o.broker));
+  auto broker = find_target_broker(inv, o.broker);
   if (!broker) return base::unexpected(broker.error());
   // A broker's own configs are altered on that broker (Kafka refuses them
   // elsewhere).
-  auto connection = connect_broker(*metadata, *broker, inv.timeout());
+  auto connection = connect_broker(broker->metadata, broker->id, inv.timeout());
   if (!connection) return base::unexpected(connection.error());
-  auto outcome = alter_configs(*connection, config_resource_type::broker, std::to_string(*broker),
-                               *changes, o.dry_run);
-  const std::string what = "cannot change the configs of broker " + std::to_string(*broker);
+  auto outcome = alter_configs(*connection, config_resource_type::broker,
+                               std::to_string(broker->id), *changes, o.dry_run);
+  const std::string what = "cannot change the configs of broker " + std::to_string(broker->id);
   if (!outcome) return base::fail(what + ": " + outcome.error().message);
   if (outcome->code != protocol::error_code::none) {
     return base::fail(what + ": " + outcome->text() +
                       " (sluice cluster config get shows the values and which are read-only)");
   }
-  print({{"broker", *broker}, {"dry_run", o.dry_run}, {"changes", change_rows(*changes)}},
+  print({{"broker", broker->id}, {"dry_run", o.dry_run}, {"changes", change_rows(*changes)}},
         inv.format());
   return {};
 }
