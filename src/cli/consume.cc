@@ -16,6 +16,7 @@
 #include "cli/interrupt.h"
 #include "cli/offset_spec.h"
 #include "cli/record_format.h"
+#include "cli/topic_partitions.h"
 #include "client/rdkafka.h"
 
 namespace sluice::cli {
@@ -33,12 +34,6 @@ struct consume_options {
   bool exit_at_end = false;
   std::string template_text;  // empty: the default
   std::string isolation = "read_committed";
-};
-
-struct topic_partition {
-  std::string topic;
-  int32_t partition = 0;
-  bool operator==(const topic_partition&) const = default;
 };
 
 // The checked options: how to start and how to print.
