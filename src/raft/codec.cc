@@ -110,6 +110,7 @@ void encode(base::byte_writer& out, const append_response& m) {
   out.write_uint8(m.success ? append_response_success : 0);
   out.write_varlong(m.match);
   out.write_varlong(m.hint);
+  out.write_varlong(m.hint_term);
   out.write_varlong(m.rejected);
 }
 
@@ -192,6 +193,7 @@ void decode(base::byte_reader& in, append_response& m) {
   m.success = read_flags(in, append_response_success) != 0;
   m.match = read_natural(in);
   m.hint = read_natural(in);
+  m.hint_term = read_natural(in);
   m.rejected = read_natural(in);
 }
 

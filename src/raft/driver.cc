@@ -356,6 +356,16 @@ void driver::propose(group_id group, base::shared_bytes data, int32_t count,
   }
   auto index = g->raft->propose(std::move(data), count);
   if (!index.ok()) return refuse({proposal_error::kind::refused, index.error(), g->raft->leader()});
+  // The leader's log now ends at this proposal, so proposals still waiting
+  // at or after its index (made in an earlier term of this node, then cut
+  // from its log) are gone.
+  // Their callbacks run later, as this call promises its own does.
+  for (auto it = g->proposals.lower_bound(*index); it != g->proposals.end();) {
+    proposal_error lost;
+    lost.what = proposal_error::kind::lost;
+    asio::post(s.io, [done = std::move(it->second.done), lost] { done(base::unexpected(lost)); });
+    it = g->proposals.erase(it);
+  }
   g->proposals.emplace(*index,
                        pending_proposal{g->raft->term(), clock::now() + s.options.proposal_timeout,
                                         std::move(done)});

@@ -45,10 +45,12 @@ struct append_request {
 // A follower's answer. On success `match` is the last index it holds, agrees
 // with the leader on, and has made durable: the leader counts a follower
 // towards a commit only for entries it has on disk. The follower sends a new
-// response when its disk catches up. On failure `hint` is where the leader
-// should try next (the follower's last index, or the first index of the
-// conflicting term), so a divergent log is repaired in a few round trips
-// rather than one per entry.
+// response when its disk catches up. On failure `hint` is the last index at
+// or below the request's prev_index whose term is at most prev_term, and
+// `hint_term` the follower's term there: the logs cannot agree after it, and
+// the leader skips back to its own last entry of a term no newer than
+// hint_term, so a divergent log is repaired a term at a time rather than an
+// entry at a time.
 struct append_response {
   term_t term = 0;
   bool success = false;
@@ -57,6 +59,7 @@ struct append_response {
   // Echoes append_request::prev_index for rejections, so the leader can tell
   // a stale rejection from a current one.
   index_t rejected = 0;
+  term_t hint_term = 0;
 };
 
 // Heartbeats carry the commit index (capped at what the follower is known to

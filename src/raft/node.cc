@@ -38,20 +38,13 @@ const char* refusal_name(refusal r) {
       return "too much data appended but not committed";
     case refusal::learner_behind:
       return "the learner has not caught up";
+    case refusal::entry_too_large:
+      return "the entry is larger than max_append_bytes";
     case refusal::invalid_request:
       return "invalid request";
   }
   return "?";
 }
-
-namespace {
-
-// A divergent follower walks back over at most this many entries to find
-// where its log may agree with the leader's before it answers; the leader's
-// next probe continues from there.
-constexpr int max_hint_steps = 4096;
-
-}  // namespace
 
 class node::state {
  public:
@@ -89,6 +82,9 @@ class node::state {
   base::result<index_t, refusal> propose(base::shared_bytes data, int32_t count) {
     if (role_ != role::leader) return base::unexpected(refusal::not_leader);
     if (transfer_target_ != no_node) return base::unexpected(refusal::transfer_in_progress);
+    // An append carries at least one entry; one larger than an append may
+    // be could never reach the followers, and the group would stall.
+    if (data.size() > options_.max_append_bytes) return base::unexpected(refusal::entry_too_large);
     if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + data.size() > options_.max_uncommitted_bytes)
       return base::unexpected(refusal::too_much_uncommitted);
     uncommitted_bytes_ += data.size();
@@ -119,8 +115,8 @@ class node::state {
     if (transfer_target_ == target) return {};
     transfer_target_ = target;
     // The transfer is abandoned if it has not completed within an election
-    // timeout (counted from here).
-    election_elapsed_ = 0;
+    // timeout, on its own clock: check-quorum's must not be reset by it.
+    transfer_elapsed_ = 0;
     progress& pr = peers_.at(target);
     if (pr.match() == log_.last_index()) {
       send(target, timeout_now_request{hard_.term});
@@ -216,7 +212,8 @@ class node::state {
     r.committed = log_.take_committed(4 * options_.max_append_bytes);
     if (role_ == role::leader) {
       for (const entry& e : r.committed) {
-        if (e.type == entry_type::data)
+        // Only this leader's own proposals were counted in.
+        if (e.type == entry_type::data && e.term == hard_.term)
           uncommitted_bytes_ -= std::min(uncommitted_bytes_, e.data.size());
       }
     }
@@ -310,6 +307,8 @@ class node::state {
     std::erase_if(peers_, [&](const auto& p) { return !config_.contains(p.first); });
     if (transfer_target_ != no_node && !config_.is_voter(transfer_target_))
       transfer_target_ = no_node;
+    // Fewer voters may already make a quorum for waiting reads.
+    check_reads();
   }
 
   void add_peer(node_id id) {
@@ -436,6 +435,9 @@ class node::state {
         become_follower(hard_.term, no_node);
         return;
       }
+      fail_unconfirmed_reads();
+    }
+    if (transfer_target_ != no_node && ++transfer_elapsed_ >= options_.election_ticks) {
       transfer_target_ = no_node;
     }
     for (auto& [id, pr] : peers_) {
@@ -452,6 +454,8 @@ class node::state {
       heartbeat_elapsed_ = 0;
       broadcast_heartbeat();
     }
+    // A leader alone in its configuration has no answers to wait for.
+    check_reads();
   }
 
   bool quorum_recently_active() {
@@ -550,6 +554,18 @@ class node::state {
       reads_.push_back({pending_reads_.front().request, pending_reads_.front().index});
       pending_reads_.erase(pending_reads_.begin());
     }
+  }
+
+  // A read whose round went out before the last election-timeout boundary
+  // and still lacks a quorum fails (the client retries): pending reads stay
+  // bounded even when answers never come (check_quorum off, or peers gone).
+  void fail_unconfirmed_reads() {
+    std::erase_if(pending_reads_, [&](const pending_read& read) {
+      if (read.sequence == 0 || read.sequence > last_boundary_sequence_) return false;
+      reads_.push_back({read.request, -1});
+      return true;
+    });
+    last_boundary_sequence_ = heartbeat_sequence_;
   }
 
   void fail_pending_reads() {
@@ -659,8 +675,11 @@ class node::state {
       prev_term = *term;
     }
     if (!log_.matches(prev, prev_term)) {
-      send(from, append_response{hard_.term, false, 0, rejection_hint(prev, prev_term),
-                                 request.prev_index});
+      // Everything after the hint disagrees with the leader: its terms are
+      // newer than prev_term, or it lies past this log's end.
+      index_t hint = log_.last_index_with_term_at_most(prev, prev_term);
+      send(from, append_response{hard_.term, false, 0, hint, request.prev_index,
+                                 log_.term_at(hint).value_or(0)});
       return;
     }
     index_t last_new = entries.empty() ? prev : entries.back().last_index();
@@ -684,21 +703,6 @@ class node::state {
     acknowledge(last_new);
   }
 
-  // The largest index at or below `prev` whose term is at most `prev_term`:
-  // everything after it certainly disagrees with the leader, so the leader
-  // can skip a whole term's entries in one round trip.
-  index_t rejection_hint(index_t prev, term_t prev_term) const {
-    index_t i = std::min(prev, log_.last_index());
-    for (int step = 0; step < max_hint_steps && i > log_.snapshot().index; ++step) {
-      auto term = log_.term_at(i);
-      if (term && *term <= prev_term) break;
-      auto start = log_.entry_start(i);
-      if (!start) break;
-      i = *start - 1;
-    }
-    return i;
-  }
-
   // Tells the leader what this node holds durably in agreement with it.
   // Sent when that grew, or when the append just handled (ending at
   // `request_last`) is durable already: the leader may be waiting on it to
@@ -719,7 +723,10 @@ class node::state {
     progress& pr = it->second;
     pr.recently_active = true;
     if (!response.success) {
-      index_t restart = std::min(response.rejected, response.hint + 1);
+      // The logs cannot agree past the follower's hint, nor past the
+      // leader's last entry of a term no newer than the follower's there.
+      index_t agree_at_most = log_.last_index_with_term_at_most(response.hint, response.hint_term);
+      index_t restart = std::min(response.rejected, agree_at_most + 1);
       if (restart > log_.snapshot().index) restart = log_.entry_start(restart).value_or(restart);
       if (pr.rejected(response.rejected, restart)) send_appends(from);
       return;
@@ -840,6 +847,9 @@ class node::state {
   std::map<node_id, progress> peers_;
   node_id transfer_target_ = no_node;
   uint64_t heartbeat_sequence_ = 0;
+  // The heartbeat sequence at the last election-timeout boundary.
+  uint64_t last_boundary_sequence_ = 0;
+  int transfer_elapsed_ = 0;
   std::vector<pending_read> pending_reads_;
   bool append_due_ = false;
   bool read_round_due_ = false;

@@ -93,6 +93,7 @@ enum class refusal : uint8_t {
   leader_not_ready,      // no entry of this term committed yet
   too_much_uncommitted,  // back-pressure
   learner_behind,        // promote a learner only once it has caught up
+  entry_too_large,       // larger than node_options::max_append_bytes
   invalid_request,       // e.g. removing the last voter, an unknown node
 };
 const char* refusal_name(refusal r);

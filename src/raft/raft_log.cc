@@ -48,6 +48,27 @@ bool raft_log::is_up_to_date(index_t last_index, term_t last_term) const {
   return last_term > mine || (last_term == mine && last_index >= this->last_index());
 }
 
+index_t raft_log::last_index_with_term_at_most(index_t at_most, term_t term) const {
+  auto fits = [&](index_t i) {
+    auto t = term_at(i);
+    return t && *t <= term;
+  };
+  index_t low = snapshot_.index;  // the answer when nothing fits
+  index_t high = std::min(at_most, last_index());
+  if (high <= low) return low;
+  if (fits(high)) return high;
+  // Invariant: the answer is in [low, high).
+  while (high - low > 1) {
+    index_t mid = low + (high - low) / 2;
+    if (fits(mid)) {
+      low = mid;
+    } else {
+      high = mid;
+    }
+  }
+  return low;
+}
+
 std::optional<index_t> raft_log::entry_start(index_t index) const {
   if (index > last_index()) return last_index() + 1;
   if (index <= snapshot_.index) return std::nullopt;

@@ -41,6 +41,11 @@ class raft_log {
   // end. Entries span several indexes (record batches), and appends must
   // start at an entry boundary.
   std::optional<index_t> entry_start(index_t index) const;
+  // The largest index at or below `at_most` whose term is at most `term`
+  // (the snapshot's index when there is none). Terms never fall along a log,
+  // so this is a binary search over term_at, which the stores answer from
+  // memory: no entry is read.
+  index_t last_index_with_term_at_most(index_t at_most, term_t term) const;
   // Whole entries from the one spanning `from` up to `last`, at most
   // `max_bytes` of data but at least one entry.
   base::result<std::vector<entry>> read(index_t from, index_t last, size_t max_bytes) const;

@@ -49,7 +49,7 @@ std::vector<message> every_kind() {
   out.push_back(make(5, append));
   out.push_back(make(6, append_request{3, 0, 0, 0, {}}));
   out.push_back(make(7, append_response{12, true, 1'000'000'000'399, 0, 0}));
-  out.push_back(make(8, append_response{12, false, 0, 77, 90}));
+  out.push_back(make(8, append_response{12, false, 0, 77, 90, 11}));
   out.push_back(make(9, heartbeat_request{4, 123, UINT64_MAX}));
   out.push_back(make(10, heartbeat_response{4, 1ULL << 40, 555, 550}));
   snapshot snap;
@@ -101,6 +101,7 @@ void expect_same(const message& a, const message& b) {
           EXPECT_EQ(x.success, y.success);
           EXPECT_EQ(x.match, y.match);
           EXPECT_EQ(x.hint, y.hint);
+          EXPECT_EQ(x.hint_term, y.hint_term);
           EXPECT_EQ(x.rejected, y.rejected);
         } else if constexpr (std::is_same_v<T, heartbeat_request>) {
           EXPECT_EQ(x.commit, y.commit);

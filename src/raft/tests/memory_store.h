@@ -119,6 +119,7 @@ class harness {
       }
       for (message& m : in_flight) {
         if (cut_[{m.from, m.to}] || !nodes_.contains(m.to)) continue;
+        if (auto* r = std::get_if<append_response>(&m.body); r && !r->success) ++rejections_;
         nodes_[m.to]->step(std::move(m));
       }
       if (!moved && in_flight.empty()) return;
@@ -146,6 +147,8 @@ class harness {
   }
   const std::vector<entry>& applied(node_id id) { return applied_[id]; }
   const std::vector<read_state>& reads(node_id id) { return reads_[id]; }
+  // Append rejections delivered so far.
+  int rejections() const { return rejections_; }
 
  private:
   std::mt19937_64 random_;
@@ -154,6 +157,7 @@ class harness {
   std::map<std::pair<node_id, node_id>, bool> cut_;
   std::map<node_id, std::vector<entry>> applied_;
   std::map<node_id, std::vector<read_state>> reads_;
+  int rejections_ = 0;
 };
 
 }  // namespace sluice::raft::testing

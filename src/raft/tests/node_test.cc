@@ -151,6 +151,79 @@ TEST(Node, DivergentFollowerLogIsRepaired) {
   EXPECT_EQ(h.at(leader).last_index(), h.at(next).last_index());
 }
 
+TEST(Node, ALongDivergentTailIsSkippedATermAtATime) {
+  harness h({1, 2, 3});
+  node_id old_leader = h.elect();
+  h.isolate(old_leader);
+  // 1,500 entries of the old term that never commit.
+  for (int i = 0; i < 1500; ++i) ASSERT_TRUE(h.at(old_leader).propose(bytes("stale")).ok());
+  h.settle();
+  h.tick(40);
+  node_id leader = h.elect();
+  ASSERT_NE(leader, old_leader);
+  ASSERT_TRUE(h.at(leader).propose(bytes("fresh")).ok());
+  h.tick();
+  int before = h.rejections();
+  h.heal();
+  h.tick(10);
+  EXPECT_EQ(h.at(old_leader).last_index(), h.at(leader).last_index());
+  EXPECT_EQ(applied_data(h, old_leader), std::vector<std::string>{"fresh"});
+  // One entry at a time would take about 1,500.
+  EXPECT_LE(h.rejections() - before, 4);
+}
+
+TEST(Node, AReadIsAnsweredWhenTheConfigurationShrinksToTheLeader) {
+  harness h({1, 2});
+  node_id leader = h.elect();
+  node_id other = leader == 1 ? 2 : 1;
+  h.tick();
+  h.cut(leader, other);
+  ASSERT_TRUE(h.at(leader).read_index(7).ok());
+  h.settle();
+  EXPECT_TRUE(h.reads(leader).empty());
+  ASSERT_TRUE(h.at(leader).change_configuration({config_change::kind::remove_node, other}).ok());
+  h.settle();
+  ASSERT_EQ(h.reads(leader).size(), 1u);
+  EXPECT_EQ(h.reads(leader)[0].request, 7u);
+  EXPECT_GE(h.reads(leader)[0].index, 0);
+}
+
+TEST(Node, UnansweredReadsFailAfterAnElectionTimeout) {
+  node_options options;
+  options.id = 1;
+  options.check_quorum = false;  // the leader never steps down by itself
+  testing::memory_store store({{1, 2, 3}});
+  uint64_t r = 0;
+  node n(options, store, [&] { return r++; });
+  n.campaign();
+  // Make it leader by hand: nobody answers, so drive the votes directly.
+  for (node_id voter : {2, 3}) n.step({0, voter, 1, vote_response{n.term() + 1, true, true}});
+  for (node_id voter : {2, 3}) n.step({0, voter, 1, vote_response{n.term(), true, false}});
+  ASSERT_EQ(n.current_role(), role::leader);
+  store.save(n.take_ready());
+  // Commit the no-op with one follower's acknowledgement.
+  n.on_persisted(1, n.term());
+  n.step({0, 2, 1, append_response{n.term(), true, 1, 0, 0}});
+  ASSERT_TRUE(n.read_index(9).ok());
+  std::vector<read_state> reads;
+  for (int i = 0; i < 3 * options.election_ticks && reads.empty(); ++i) {
+    n.tick();
+    for (const read_state& read : n.take_ready().reads) reads.push_back(read);
+  }
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].index, -1);
+}
+
+TEST(Node, AnEntryLargerThanAnAppendIsRefused) {
+  harness h({1});
+  h.at(1).campaign();
+  h.settle();
+  std::string huge((1 << 20) + 1, 'x');
+  auto refused = h.at(1).propose(bytes(huge));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), refusal::entry_too_large);
+}
+
 TEST(Node, ReadIndexWaitsForAQuorumOfHeartbeats) {
   harness h({1, 2, 3});
   node_id leader = h.elect();
