@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,27 +40,8 @@ DEFAULT_PROGRAM = os.path.join(ROOT, "build", "release", "src", "raft", "raft_no
 
 _processes = []  # every raft_node started here
 
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc, grace=10.0):
-    """SIGTERM, then SIGKILL after `grace` seconds; by PID only."""
-    if proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+sys.path.insert(0, HERE)
+from broker_bench import free_port, log, stop_process  # noqa: E402
 
 
 @atexit.register
@@ -122,7 +102,7 @@ def run_level(args, base, concurrency, records):
                            % (args.timeout, concurrency))
     finally:
         for p in procs.values():
-            stop_process(p)
+            stop_process(p, "raft_node")
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
