@@ -12,7 +12,12 @@ the same client settings, against each: for 100-byte and 1 KiB values, 1 and
   latency  R records/s for D seconds; end-to-end p50/p99/p99.9/max
 
 and the broker's CPU per record from /proc/<pid>/stat (utime + stime of the
-whole broker process) around each run. Prints markdown tables with the ratios
+whole broker process) around each run. Next to each acks=all produce run it
+measures the disk alone: the same number of payload bytes written with
+pwrite(2) in 1 MiB pieces to a fresh file in the scratch directory, then one
+fdatasync(2), the least work any broker that fsyncs before acknowledging must
+do. The mock keeps records in memory, so at acks=all Sluice / disk says more
+than Sluice / mock. Prints markdown tables with the ratios
 Sluice / mock and, with --out, writes them to a file (--json: every result).
 
   /usr/bin/python3 bench/broker_bench.py [--build build/release] [--smp 1,2]
@@ -202,6 +207,27 @@ def dirty_kb():
     return -1
 
 
+def disk_write(workdir, payload_bytes):
+    """MB/s of writing payload_bytes to a fresh file and fdatasync-ing it once."""
+    piece = b"\xa5" * (1 << 20)
+    path = os.path.join(workdir, "disk-baseline")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        started = time.monotonic()
+        written = 0
+        while written < payload_bytes:
+            n = min(len(piece), payload_bytes - written)
+            os.pwrite(fd, piece[:n] if n < len(piece) else piece, written)
+            written += n
+        os.fdatasync(fd)
+        seconds = time.monotonic() - started
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return {"mode": "disk", "broker": "disk", "mb_per_s": payload_bytes / seconds / 1e6,
+            "records_per_s": 0, "seconds": seconds}
+
+
 def describe(r):
     """One line for people about a `sluice bench` summary."""
     mode, label = r["mode"], r["label"]
@@ -300,10 +326,18 @@ def run_matrix(args, brokers, prefix):
                             base + ["--records", str(records), "--timeout", "120"], create,
                             300))
                         broker.delete_topic(args, topic)
+                        if acks == "all" and broker is order[-1]:
+                            disk = disk_write(args.workdir, records * size)
+                            log(f"  disk: {records * size} bytes, pwrite + fdatasync: "
+                                f"{disk['mb_per_s']:.1f} MB/s ({disk['seconds']:.3f} s)")
+                            runs.setdefault(("disk", "disk"), []).append(disk)
                         runs[(broker.name, "consume")].append(run_load(
                             args, broker, "consume", f"{t}-consume",
                             ["--partitions", str(partitions), "--records", str(records),
                              "--rewind", "--timeout", "120"], True, 300))
+                disks = sorted(runs.get(("disk", "disk"), []), key=lambda r: r["mb_per_s"])
+                if disks:
+                    results.append({**disks[(len(disks) - 1) // 2], **config})
                 for broker in brokers:
                     for mode in ("produce", "consume"):
                         r = median_result(runs[(broker.name, mode)])
@@ -420,6 +454,21 @@ def report(args, results, sluices, started, finished):
         out("")
         out(f"Targets: Sluice / mock ≥ 1.0 at acks=1, ≥ 0.8 at acks=all (✓ met, ✗ missed).")
         out("")
+        if "all" in args.acks:
+            out(f"#### acks=all: {sluice} against the disk alone")
+            out("")
+            out("| value | partitions | produce, Sluice (payload) | disk: pwrite + one fdatasync "
+                "| Sluice / disk |")
+            out("|---|---|---|---|---|")
+            for size in args.sizes:
+                for p in args.partitions:
+                    s = find(results, sluice, "produce", size, p, "all")
+                    d = find(results, "disk", "disk", size, p, "all")
+                    q = ratio(s, d, "mb_per_s")
+                    rate = ["—" if r is None else f"{r['mb_per_s']:,.0f} MB/s" for r in (s, d)]
+                    out(f"| {size_label(size)} | {p} | {rate[0]} | {rate[1]} "
+                        f"| {'—' if q is None else f'**{q:.2f}**'} |")
+            out("")
         out(f"#### End-to-end latency at {args.rate:,} records/s: {sluice} against the mock")
         out("")
         out("| value | partitions | acks | Sluice p50 / p99 / p99.9 / max | p99 ≤ 1 ms "
@@ -482,6 +531,7 @@ def main():
             sys.exit(f"broker_bench: {b} is missing: build it first (make bench-broker)")
 
     workdir = tempfile.mkdtemp(prefix="sluice-broker-bench-")
+    args.workdir = workdir
     brokers = []
     started = datetime.datetime.now()
     # A prefix of its own for this run's topics.

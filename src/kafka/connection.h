@@ -66,6 +66,7 @@ class connection : public std::enable_shared_from_this<connection> {
   struct outbox;
 
   boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<boost::system::error_code> read_body(std::span<uint8_t> body);
   boost::asio::awaitable<void> process_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> idle_watchdog();

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from kafka_wire import (API_VERSIONS, compact_string, connect, expect_closed,  # noqa: E402
                         parse_api_versions_v0, read_uvarint, recv_frame, request,
-                        send_ignoring_reset)
+                        send_ignoring_reset, uvarint)
 
 from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition  # noqa: E402
 
@@ -102,6 +102,31 @@ class HostileTest(unittest.TestCase):
             s.sendall(b"".join(request(API_VERSIONS, i % 3, 10_000 + i) for i in range(n)))
             corrs = [struct.unpack_from(">i", recv_frame(s))[0] for _ in range(n)]
         self.assertEqual(corrs, [10_000 + i for i in range(n)])
+
+    def test_large_request_in_pieces_is_answered(self):
+        # The broker reads a large body with the socket's low watermark at
+        # the bytes still missing (capped at 2 MiB). A 5 MiB ApiVersions
+        # (its bulk an unknown tagged field, which the broker skips) sent in
+        # pieces with pauses must be answered, alone and with a request
+        # queued right behind it; a watermark above what is missing would
+        # wait for bytes this client sends only after the answer.
+        padding = b"\x5a" * (5 << 20)
+        body = (compact_string("sluice-it") + compact_string("1.0") + uvarint(1) + uvarint(1000)
+                + uvarint(len(padding)) + padding)
+        big = request(API_VERSIONS, 3, 5, body, flexible=True)
+        cuts = [0, 1000, 200_000, 2_500_000, 4_900_000, len(big)]
+        with connect(self.port, timeout=30) as s:
+            for behind in (b"", request(API_VERSIONS, 0, 6)):
+                frames = big + behind
+                for start, end in zip(cuts, cuts[1:] + [len(frames)]):
+                    s.sendall(frames[start:end])
+                    time.sleep(0.1)
+                corr, err, apis, _ = parse_api_versions_v3(recv_frame(s, timeout=30))
+                self.assertEqual((corr, err), (5, 0))
+                self.assertIn(API_VERSIONS, apis)
+                if behind:
+                    corr, err, _ = parse_api_versions_v0(recv_frame(s))
+                    self.assertEqual((corr, err), (6, 0))
 
     # --- KIP-511 -----------------------------------------------------------------
 
