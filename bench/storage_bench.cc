@@ -103,6 +103,9 @@ class counting_file_system final : public file_system {
       return inner_->sync();
     }
     io_result<void> truncate(uint64_t size) override { return inner_->truncate(size); }
+    io_result<void> reserve(uint64_t offset, uint64_t length) override {
+      return inner_->reserve(offset, length);
+    }
     io_result<uint64_t> size() override { return inner_->size(); }
     int native_handle() const override { return inner_->native_handle(); }
 

@@ -276,6 +276,12 @@ class bounded_file final : public file {
     return (*f)->truncate(size);
   }
 
+  io_result<void> reserve(uint64_t offset, uint64_t length) override {
+    auto f = cache_->acquire(state_);
+    if (!f) return base::unexpected(f.error());
+    return (*f)->reserve(offset, length);
+  }
+
   io_result<uint64_t> size() override {
     auto f = cache_->acquire(state_);
     if (!f) return base::unexpected(f.error());

@@ -56,8 +56,15 @@ class file {
   // have dropped the unwritten pages, and a later sync can succeed without
   // them: treat everything written since the last good sync as lost.
   virtual io_result<void> sync() = 0;
-  // Cuts the file to `size` bytes, or extends it with zeros.
+  // Cuts the file to `size` bytes, or extends it with zeros. Disk space
+  // reserved past the new end is given back.
   virtual io_result<void> truncate(uint64_t size) = 0;
+  // Allocates disk space for [offset, offset + length) without changing the
+  // size (fallocate(2) with FALLOC_FL_KEEP_SIZE), so that writes there need
+  // no block allocation of their own; truncate(size()) gives back what is
+  // past the end. Nothing a reader sees changes. A failure (no space, a file
+  // system without fallocate) only means that writes allocate as usual.
+  virtual io_result<void> reserve(uint64_t offset, uint64_t length) = 0;
   virtual io_result<uint64_t> size() = 0;
   // The OS file descriptor, for sendfile(2); -1 when the file is not a real one.
   virtual int native_handle() const = 0;

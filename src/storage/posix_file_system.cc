@@ -89,6 +89,14 @@ class posix_file final : public file {
     return {};
   }
 
+  io_result<void> reserve(uint64_t offset, uint64_t length) override {
+    while (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                       static_cast<off_t>(length)) != 0) {
+      if (errno != EINTR) return os_error("reserve", path_);
+    }
+    return {};
+  }
+
   io_result<uint64_t> size() override {
     struct stat st;
     if (::fstat(fd_.get(), &st) != 0) return os_error("size", path_);

@@ -82,14 +82,18 @@ class segment {
 
   // Appends `batches` (one or more whole, validated magic-2 batches with
   // offsets assigned, the first starting at next_offset() or later) in one
-  // write, and indexes them. On failure the segment is cut back to its size
+  // write, and indexes them. A growing segment reserves disk space ahead of
+  // its end (up to 4 MiB; file::reserve) so that its writes need no block
+  // allocation; flush() gives that back. On failure the segment is cut back to its size
   // before the call: nothing of a failed append is ever visible. Bytes that
   // are not such batches fail with EINVAL before anything is written, and a
   // segment that would pass 2 GiB (positions in the index are int32) or hold
   // offsets more than 2^31-1 past its base with EFBIG.
   io_result<void> append(std::span<const uint8_t> batches);
 
-  // Makes appended batches and index entries durable.
+  // Makes appended batches and index entries durable, and gives back the
+  // disk space reserved past the end: the partition log flushes a segment
+  // when it rolls, at close and after recovery.
   io_result<void> flush();
   // Makes appended batches durable, not the indexes: what an acknowledgement
   // needs from the active segment, whose indexes recovery rebuilds after a

@@ -316,7 +316,7 @@ std::string value_of(const entry& e) {
 // Three nodes, each a driver and a transport, running the same groups.
 class DriverOverTransport : public ::testing::Test {
  protected:
-  static constexpr group_id groups = 3;
+  static constexpr group_id groups = 4;
 
   struct member {
     std::unique_ptr<driver> d;
@@ -416,6 +416,8 @@ TEST_F(DriverOverTransport, GroupsElectCommitAndShareBatches) {
     }
     return true;
   }));
+  uint64_t batches = 0;
+  uint64_t messages = 0;
   for (auto& [id, m] : members) {
     for (group_id g = 1; g <= groups; ++g) {
       ASSERT_EQ(m.applied[g].size(), static_cast<size_t>(per_group));
@@ -423,13 +425,19 @@ TEST_F(DriverOverTransport, GroupsElectCommitAndShareBatches) {
         EXPECT_EQ(m.applied[g][i], "g" + std::to_string(g) + "-" + std::to_string(i));
       }
     }
-    // Every pass sends one batch per peer for all groups.
     auto s = m.d->stats();
-    EXPECT_LT(s.batches_sent, s.messages_sent) << "node " << id;
+    batches += s.batches_sent;
+    messages += s.messages_sent;
     EXPECT_EQ(s.batches_refused, 0u);
     // Group commit: fewer syncs than entries written.
     EXPECT_LT(s.syncs, static_cast<uint64_t>(groups * per_group)) << "node " << id;
   }
+  // Every pass sends one batch per peer for all groups. Whether a follower's
+  // answers to two leaders share a pass depends on timing, but with more
+  // groups than nodes some node leads two, and their heartbeats go together
+  // at every tick.
+  static_assert(groups > 3, "more groups than nodes");
+  EXPECT_LT(batches, messages);
 }
 
 TEST_F(DriverOverTransport, FollowerRefusesWithTheLeaderAndStopFailsPending) {

@@ -31,6 +31,8 @@ std::string_view operation_name(operation op) {
       return "sync";
     case operation::truncate:
       return "truncate";
+    case operation::reserve:
+      return "reserve";
     case operation::create_directories:
       return "create_directories";
     case operation::rename:
@@ -329,6 +331,16 @@ class fault_file final : public file {
       return fail(ENOSPC, operation::truncate, path_);
     }
     model_->resize(n, size);
+    return {};
+  }
+
+  // The model keeps no notion of allocated blocks: a reservation changes
+  // nothing a test can read, and only counts (or fails on demand).
+  io_result<void> reserve(uint64_t, uint64_t) override {
+    std::lock_guard lock(model_->mutex);
+    ++model_->counts.reserves;
+    if (auto error = check(operation::reserve)) return base::unexpected{*error};
+    if (!writable_) return fail(EBADF, operation::reserve, path_);
     return {};
   }
 

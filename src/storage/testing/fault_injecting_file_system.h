@@ -32,13 +32,14 @@
 namespace sluice::storage::testing {
 
 // The calls a fault can be injected into. Calls on a file (read, write, sync,
-// truncate) match on the path the file was opened with.
+// truncate, reserve) match on the path the file was opened with.
 enum class operation {
   open,
   read,
   write,
   sync,
   truncate,
+  reserve,
   create_directories,
   rename,  // matches on "<from> -> <to>"
   remove,
@@ -55,6 +56,7 @@ struct operation_counts {
   uint64_t bytes_written = 0;  // bytes that reached a file
   uint64_t syncs = 0;
   uint64_t directory_syncs = 0;
+  uint64_t reserves = 0;
 };
 
 class fault_model;

@@ -88,6 +88,10 @@ class dying_file_system final : public file_system {
       if (!take(budget_)) return died("truncate", path_);
       return f_->truncate(size);
     }
+    io_result<void> reserve(uint64_t offset, uint64_t length) override {
+      if (!take(budget_)) return died("reserve", path_);
+      return f_->reserve(offset, length);
+    }
     io_result<uint64_t> size() override {
       if (*budget_ < 0) return died("size", path_);
       return f_->size();

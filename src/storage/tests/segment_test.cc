@@ -1,6 +1,7 @@
 #include "storage/segment.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <functional>
@@ -540,6 +541,76 @@ TEST_F(SegmentWriteFault, CuttingBackFailsTooAndIsRetried) {
         fs_.fail_next(operation::truncate, EIO, 1, ".log");
       },
       EIO, [] {}, false);
+}
+
+TEST_F(Segment, AFailedReservationLeavesTheAppendAloneAndIsNotRetried) {
+  auto seg = create_ok(fs_, dir);
+  log_.add_random(rng_, 3);
+  fs_.fail_next(operation::reserve, ENOSPC, 1, ".log");
+  append_all(*seg, log_.batches());
+  expect_holds(*seg, log_.batches());
+  // One try at the first append; this segment then writes without.
+  EXPECT_EQ(fs_.counts().reserves, 1u);
+}
+
+TEST_F(Segment, ReservesAheadOnlyAsItGrowsPastTheReservation) {
+  auto seg = create_ok(fs_, dir);
+  for (int i = 0; i < 200; ++i) log_.add({1'000'000}, 1000);
+  append_all(*seg, log_.batches());
+  // Each reservation reaches twice the size it was made at: about log2 of
+  // the segment's growth, not one per append.
+  EXPECT_GE(fs_.counts().reserves, 1u);
+  EXPECT_LE(fs_.counts().reserves, 10u);
+}
+
+// Bytes of disk the file at `path` occupies.
+uint64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+// What a file of `bytes` may occupy without a reservation: its blocks, and a
+// few of the file system's own (an extent tree that no longer fits the inode).
+uint64_t unreserved_bound(uint64_t bytes) { return (bytes + 4095) / 4096 * 4096 + 4 * 4096; }
+
+// On the real disk: space reserved past the end while the segment grows,
+// given back by flush(), and by the flush after recovery when the writer
+// died holding it.
+TEST(PosixSegment, ReservedSpaceIsGivenBackByFlushAndAfterACrash) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  const std::string path = directory.path() + "/" + segment_file_name(base, log_extension);
+  batch_log log(base);
+  // Each append below starts a reservation: the first of the segment, and
+  // the first after a flush gave the last one back.
+  log.add(std::vector<int64_t>(200, 1), 1000);
+  {
+    const std::string probe = directory.path() + "/probe";
+    auto f = fs->open(probe, open_mode::create_read_write);
+    ASSERT_TRUE(f.ok());
+    if (!(*f)->reserve(0, 1 << 20).ok() || allocated_bytes(probe) < (1 << 20)) {
+      GTEST_SKIP() << "the file system under /tmp does not reserve with fallocate(2)";
+    }
+    ASSERT_TRUE(fs->remove(probe).ok());
+  }
+  auto seg = create_ok(*fs, directory.path());
+  append_all(*seg, log.batches());
+  const uint64_t size = seg->size_bytes();
+  EXPECT_GT(allocated_bytes(path), unreserved_bound(size));
+  ASSERT_TRUE(seg->flush().ok());
+  EXPECT_LE(allocated_bytes(path), unreserved_bound(size));
+
+  // Growing again reserves again; the process "dies" without a flush.
+  log.add({4}, 200'000);
+  append_all(*seg, log.batches(), log.batches().size() - 1);
+  const uint64_t grown = seg->size_bytes();
+  EXPECT_GT(allocated_bytes(path), unreserved_bound(grown));
+  seg.reset();
+  auto recovered = open_ok(*fs, directory.path(), true);
+  expect_holds(*recovered, log.batches());
+  ASSERT_TRUE(recovered->flush().ok());
+  EXPECT_LE(allocated_bytes(path), unreserved_bound(grown));
 }
 
 // The same life on the real disk.
