@@ -211,6 +211,8 @@ def disk_write(workdir, payload_bytes):
     """MB/s of writing payload_bytes to a fresh file and fdatasync-ing it once."""
     piece = b"\xa5" * (1 << 20)
     path = os.path.join(workdir, "disk-baseline")
+    # Not while the brokers' last run is still being written back.
+    os.sync()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         started = time.monotonic()

@@ -32,13 +32,13 @@ void raise_file_limit() {
 // The broker's big buffers (request frames, the records a Fetch reads, up to
 // a MiB each) come and go thousands of times a second. By default glibc hands
 // a freed run at the top of a heap back to the kernel (MADV_DONTNEED) once it
-// exceeds 128 KiB and maps buffers above its threshold afresh, so the next
-// buffer faults its pages in again, zero-filled: a Fetch of 1 KiB records
-// took a page fault per 4 KiB read and spent 40% of the broker's CPU on them
-// (docs/performance.md, "Freed buffers"). Keeping up to this much freed
-// memory per heap, and serving buffers up to glibc's largest threshold from
-// the heap, reuses warm pages; the resident size then stays at its high-water
-// mark, which the request budget bounds, instead of shrinking between bursts.
+// exceeds 128 KiB, so the next buffer faults its pages in again, zero-filled:
+// a Fetch of 1 KiB records took a page fault per 4 KiB read, and consuming
+// cost the broker twice the CPU (docs/performance.md, "Broker (whole system):
+// latest figures"). Each thread's heap now keeps up to 64 MiB of freed memory
+// for reuse, and buffers up to glibc's largest threshold come from the heap.
+// The price: resident memory stays near the sum of the heaps' high-water
+// marks instead of shrinking between bursts.
 void keep_freed_buffers_for_reuse() {
   constexpr int largest_heap_buffer = 32 << 20;  // glibc's maximum mmap threshold
   constexpr int freed_bytes_kept = 64 << 20;

@@ -198,7 +198,8 @@ asio::awaitable<void> connection::read_loop() {
 // was 39% of the broker's CPU, most of it not the copy. With the socket's
 // low watermark at the bytes still missing, the kernel wakes the reader once
 // they are all there (or once its receive window is nearly closed, so the
-// sender never stalls on it). The watermark is never above what is missing:
+// sender never stalls on it: Linux has done so since before 6.1, Debian
+// 12's kernel). The watermark is never above what is missing:
 // past the frame's end it would wait for bytes that a client sends only
 // after the answer.
 asio::awaitable<error_code> connection::read_body(std::span<uint8_t> body) {

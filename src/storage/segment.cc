@@ -22,10 +22,9 @@ constexpr uint64_t max_segment_bytes = std::numeric_limits<int32_t>::max();
 constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
 // How far past its end a growing segment reserves disk space: as far as the
 // segment already holds, up to this. ext4 otherwise reserves and maps each
-// 4 KiB block as a write reaches it, which cost a fifth of the broker's CPU
-// for 1 KiB records (docs/performance.md); a reservation costs one
-// fallocate(2) per few MiB, and at most this much disk per growing segment
-// until it rolls.
+// 4 KiB block as a write reaches it, 6-12% of the broker's CPU in profiles of
+// 1 KiB produce (docs/performance.md); a reservation costs one fallocate(2)
+// per few MiB, and at most this much disk per growing segment until it rolls.
 constexpr uint64_t max_reservation_ahead = 4 << 20;
 // What recovery reads at a time: large enough for few calls, small enough
 // that checking a segment never holds much of it in memory.
@@ -384,17 +383,19 @@ void segment::state::reserve_for(uint64_t end) {
   if (end <= reserved_end || reserving_failed) return;
   const uint64_t from = std::max(reserved_end, tail.size);
   const uint64_t until = end + std::min(end, max_reservation_ahead);
+  // Even a failed fallocate(2) may have allocated part of the range.
+  may_hold_reservation = true;
   if (!log->reserve(from, until - from)) {
     reserving_failed = true;  // the write that follows reports a real shortage
     return;
   }
   reserved_end = until;
-  may_hold_reservation = true;
 }
 
 // Truncating to the size the file has frees the blocks past it. Only space
-// is at stake, so a failure leaves the reservation to the next flush rather
-// than failing this one (and taking the log offline).
+// is at stake, so a failure does not fail the flush (and take the log
+// offline): the blocks stay allocated past the end until a later flush of
+// this segment, or its deletion, gives them back.
 void segment::state::give_back_reservation() {
   if (!may_hold_reservation || !log->truncate(tail.size)) return;
   reserved_end = tail.size;

@@ -82,13 +82,14 @@ class segment {
 
   // Appends `batches` (one or more whole, validated magic-2 batches with
   // offsets assigned, the first starting at next_offset() or later) in one
-  // write, and indexes them. A growing segment reserves disk space ahead of
-  // its end (up to 4 MiB; file::reserve) so that its writes need no block
-  // allocation; flush() gives that back. On failure the segment is cut back to its size
+  // write, and indexes them. On failure the segment is cut back to its size
   // before the call: nothing of a failed append is ever visible. Bytes that
   // are not such batches fail with EINVAL before anything is written, and a
   // segment that would pass 2 GiB (positions in the index are int32) or hold
-  // offsets more than 2^31-1 past its base with EFBIG.
+  // offsets more than 2^31-1 past its base with EFBIG. A growing segment
+  // reserves disk space ahead of its end (as much as it holds, at most
+  // 4 MiB; file::reserve) so that its writes need no block allocation of
+  // their own; flush() gives it back.
   io_result<void> append(std::span<const uint8_t> batches);
 
   // Makes appended batches and index entries durable, and gives back the

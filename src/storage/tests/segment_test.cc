@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <functional>
@@ -570,9 +571,15 @@ uint64_t allocated_bytes(const std::string& path) {
   return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
-// What a file of `bytes` may occupy without a reservation: its blocks, and a
-// few of the file system's own (an extent tree that no longer fits the inode).
-uint64_t unreserved_bound(uint64_t bytes) { return (bytes + 4095) / 4096 * 4096 + 4 * 4096; }
+// What a file of `bytes` in `directory` may occupy without a reservation: its
+// blocks, and a few of the file system's own (an extent tree that no longer
+// fits the inode).
+uint64_t unreserved_bound(const std::string& directory, uint64_t bytes) {
+  struct statvfs fs {};
+  EXPECT_EQ(::statvfs(directory.c_str(), &fs), 0);
+  const uint64_t block = std::max<uint64_t>(fs.f_frsize, 512);
+  return (bytes + block - 1) / block * block + 4 * block;
+}
 
 // On the real disk: space reserved past the end while the segment grows,
 // given back by flush(), and by the flush after recovery when the writer
@@ -597,20 +604,30 @@ TEST(PosixSegment, ReservedSpaceIsGivenBackByFlushAndAfterACrash) {
   auto seg = create_ok(*fs, directory.path());
   append_all(*seg, log.batches());
   const uint64_t size = seg->size_bytes();
-  EXPECT_GT(allocated_bytes(path), unreserved_bound(size));
+  EXPECT_GT(allocated_bytes(path), unreserved_bound(directory.path(), size));
   ASSERT_TRUE(seg->flush().ok());
-  EXPECT_LE(allocated_bytes(path), unreserved_bound(size));
+  EXPECT_LE(allocated_bytes(path), unreserved_bound(directory.path(), size));
 
   // Growing again reserves again; the process "dies" without a flush.
   log.add({4}, 200'000);
   append_all(*seg, log.batches(), log.batches().size() - 1);
   const uint64_t grown = seg->size_bytes();
-  EXPECT_GT(allocated_bytes(path), unreserved_bound(grown));
+  EXPECT_GT(allocated_bytes(path), unreserved_bound(directory.path(), grown));
   seg.reset();
   auto recovered = open_ok(*fs, directory.path(), true);
   expect_holds(*recovered, log.batches());
   ASSERT_TRUE(recovered->flush().ok());
-  EXPECT_LE(allocated_bytes(path), unreserved_bound(grown));
+  EXPECT_LE(allocated_bytes(path), unreserved_bound(directory.path(), grown));
+
+  // Cutting the log back gives back what was reserved past the cut too.
+  log.add(std::vector<int64_t>(200, 5), 1000);
+  append_all(*recovered, log.batches(), log.batches().size() - 1);
+  EXPECT_GT(allocated_bytes(path), unreserved_bound(directory.path(), recovered->size_bytes()));
+  const int64_t cut = log.batches().back().base_offset;
+  ASSERT_TRUE(recovered->truncate_to(cut).ok());
+  log.truncate_to(cut);
+  expect_holds(*recovered, log.batches());
+  EXPECT_LE(allocated_bytes(path), unreserved_bound(directory.path(), grown));
 }
 
 // The same life on the real disk.
