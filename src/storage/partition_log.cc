@@ -434,7 +434,7 @@ io_result<void> partition_log::sync(int64_t end) {
   // durable. Whatever a failed write left past the segment's tail is cut by
   // the next append or by recovery (the last segment is always scanned).
   // A roll meanwhile flushed this segment whole itself.
-  auto synced = seg->log_file().sync();
+  auto synced = seg->sync_log_concurrently();
   if (!synced) {
     std::lock_guard writer(s.writer_mu);
     return s.fail(synced.error());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -211,6 +212,7 @@ struct segment::state {
   io_result<void> cut_log();
   void reserve_for(uint64_t end);
   void give_back_reservation();
+  io_result<void> sync_log();
 
   file_system& fs;
   std::string directory;
@@ -233,6 +235,9 @@ struct segment::state {
   // A reservation failed (no space, no fallocate): this segment's writes
   // allocate as they go.
   bool reserving_failed = false;
+  // The errno of the first failed fsync of the .log, 0 while none has.
+  // Atomic: partition_log::sync() fsyncs while the owner appends.
+  std::atomic<int> log_sync_error{0};
 };
 
 // Walks from the last offset-index entry to the end of the log: what the
@@ -402,6 +407,23 @@ void segment::state::give_back_reservation() {
   may_hold_reservation = false;
 }
 
+// Linux reports a failed writeback to one fsync of a file and may drop the
+// pages: a second fsync, say by a roll racing partition_log::sync(), then
+// succeeds without them. So a failure sticks: no later sync of this .log
+// claims that what it held is durable.
+io_result<void> segment::state::sync_log() {
+  if (int failed = log_sync_error.load(); failed != 0) {
+    return base::unexpected(make_io_error(failed, "sync (failed before)", log_path));
+  }
+  auto synced = log->sync();
+  if (!synced) {
+    int expected = 0;
+    log_sync_error.compare_exchange_strong(expected,
+                                           synced.error().code != 0 ? synced.error().code : EIO);
+  }
+  return synced;
+}
+
 segment::segment(std::unique_ptr<state> s) : state_(std::move(s)) {}
 segment::~segment() = default;
 
@@ -546,7 +568,7 @@ io_result<void> segment::flush() {
     if (!cut) return cut;
   }
   s.give_back_reservation();
-  auto synced = s.log->sync();
+  auto synced = s.sync_log();
   if (!synced) return synced;
   auto offsets_synced = s.offsets.flush();
   if (!offsets_synced) return offsets_synced;
@@ -564,8 +586,10 @@ io_result<void> segment::flush_log() {
     auto cut = s.cut_log();
     if (!cut) return cut;
   }
-  return s.log->sync();
+  return s.sync_log();
 }
+
+io_result<void> segment::sync_log_concurrently() { return state_->sync_log(); }
 
 io_result<std::optional<segment_range>> segment::read(int64_t offset, size_t max_bytes,
                                                       int64_t max_offset) {

@@ -100,6 +100,10 @@ class segment {
   // needs from the active segment, whose indexes recovery rebuilds after a
   // crash anyway. One fsync instead of three.
   io_result<void> flush_log();
+  // flush_log() without the cut of a failed write's leftovers: the one call
+  // that may run while the owner appends (partition_log::sync). Once an
+  // fsync of the .log failed, every later one fails too.
+  io_result<void> sync_log_concurrently();
 
   // Whole batches from the one containing `offset` (or the first after it),
   // up to `max_bytes` — but the first batch is always whole even when larger

@@ -544,6 +544,22 @@ TEST_F(SegmentWriteFault, CuttingBackFailsTooAndIsRetried) {
       EIO, [] {}, false);
 }
 
+// The fault model, like Linux, lets the fsync after a failed one succeed
+// although the failed one's pages are gone.
+TEST_F(Segment, AFailedFsyncOfTheLogFailsEveryLaterOne) {
+  auto seg = create_ok(fs_, dir);
+  log_.add_random(rng_, 3);
+  append_all(*seg, log_.batches());
+  fs_.fail_next(operation::sync, EIO, 1, ".log");
+  auto first = seg->sync_log_concurrently();
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, EIO);
+  for (auto later : {seg->flush_log(), seg->flush(), seg->sync_log_concurrently()}) {
+    ASSERT_FALSE(later.ok());
+    EXPECT_EQ(later.error().code, EIO) << later.error().message;
+  }
+}
+
 TEST_F(Segment, AFailedReservationLeavesTheAppendAloneAndIsNotRetried) {
   auto seg = create_ok(fs_, dir);
   log_.add_random(rng_, 3);
