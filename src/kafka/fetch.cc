@@ -156,7 +156,13 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
         continue;
       }
       if (!*slice) continue;
-      auto data = (*slice)->read();
+      // Records that go out as they are, from their own buffer, are read by
+      // the kernel alone, so they may come straight from the mapped log: no
+      // copy at all. Anything Sluice itself reads is copied (the mapping's
+      // I/O errors are SIGBUS in user space).
+      const bool sent_as_they_are =
+          ctx.version >= first_batch_version && (*slice)->range().length >= min_spliced_records;
+      auto data = sent_as_they_are ? (*slice)->map() : (*slice)->read();
       if (!data) {
         fail(error_code::kafka_storage_error);
         continue;

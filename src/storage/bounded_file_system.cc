@@ -293,6 +293,14 @@ class bounded_file final : public file {
     return f ? (*f)->native_handle() : -1;
   }
 
+  // The mapping holds the file open by itself, so the handle may be evicted
+  // as soon as this returns.
+  io_result<std::shared_ptr<const file_mapping>> map(uint64_t offset, uint64_t length) override {
+    auto f = cache_->acquire(state_);
+    if (!f) return base::unexpected(f.error());
+    return (*f)->map(offset, length);
+  }
+
  private:
   std::shared_ptr<open_file_cache> cache_;
   mutable proxy_state state_;  // mutable for native_handle(), which may reopen

@@ -17,6 +17,10 @@ io_error make_io_error(int code, std::string_view operation, std::string_view pa
   return {code, std::move(message)};
 }
 
+io_result<std::shared_ptr<const file_mapping>> file::map(uint64_t, uint64_t) {
+  return base::unexpected(io_error{ENOTSUP, "map: not a file of the operating system"});
+}
+
 namespace {
 
 io_result<void> remove_tree(file_system& fs, const std::string& path) {

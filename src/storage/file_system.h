@@ -34,6 +34,22 @@ io_error make_io_error(int code, std::string_view operation, std::string_view pa
 template <typename T>
 using io_result = base::result<T, io_error>;
 
+// Part of a file mapped into memory, read-only and shared (mmap(2)): its
+// bytes are the file's own page-cache pages, so they show every write, made
+// before or after the mapping, without a copy. Unmapped when destroyed; it
+// stays valid after its file is closed, renamed or removed.
+//
+// Only bytes below the file's end may be touched. And touching them from
+// user space turns an I/O error reading a page (or a truncation under the
+// reader) into SIGBUS, which kills the process. The kernel reading them for a
+// system call (send(2) from a mapped buffer) gets EFAULT instead. So mapped
+// bytes are for handing to the kernel, not for parsing.
+class file_mapping {
+ public:
+  virtual ~file_mapping() = default;
+  virtual std::span<const uint8_t> bytes() const = 0;
+};
+
 // An open file. It stays usable after its name is renamed or removed (POSIX
 // semantics), so a fetch can finish reading a segment that retention deletes.
 //
@@ -68,6 +84,12 @@ class file {
   virtual io_result<uint64_t> size() = 0;
   // The OS file descriptor, for sendfile(2); -1 when the file is not a real one.
   virtual int native_handle() const = 0;
+  // Maps [offset, offset + length) (see file_mapping). `offset` is a multiple
+  // of the page size; the range may reach past the file's end, to cover what
+  // is appended later. Files that are not OS files (test doubles) fail with
+  // ENOTSUP, and the caller reads with read_at() instead. May run
+  // concurrently with reads and the writer.
+  virtual io_result<std::shared_ptr<const file_mapping>> map(uint64_t offset, uint64_t length);
 };
 
 enum class open_mode {

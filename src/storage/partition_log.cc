@@ -227,6 +227,7 @@ io_result<void> partition_log::state::roll(int64_t now) {
   std::shared_ptr<segment> fresh = std::move(*created);
   std::unique_lock lock(mu);
   segments.emplace(fresh->base_offset(), fresh);
+  old->stop_mapping();
   recovery_point = std::max(recovery_point, fresh->base_offset());
   unflushed_records = 0;
   first_unflushed_ms = -1;
@@ -472,7 +473,10 @@ io_result<std::optional<log_slice>> partition_log::read(int64_t offset, size_t m
   for (; it != s.segments.end() && it->first < max_offset; ++it) {
     auto range = it->second->read(std::max(offset, it->first), max_bytes, max_offset);
     if (!range) return base::unexpected(range.error());
-    if (*range) return std::optional<log_slice>(log_slice(it->second, **range));
+    if (*range) {
+      const bool active = std::next(it) == s.segments.end();
+      return std::optional<log_slice>(log_slice(it->second, **range, active));
+    }
   }
   return std::optional<log_slice>{};
 }

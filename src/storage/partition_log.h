@@ -65,18 +65,26 @@ struct append_result {
 // even if retention or compaction removes the segment meanwhile.
 class log_slice {
  public:
-  log_slice(std::shared_ptr<segment> source, segment_range range)
-      : source_(std::move(source)), range_(range) {}
+  log_slice(std::shared_ptr<segment> source, segment_range range, bool from_active_segment)
+      : source_(std::move(source)), range_(range), from_active_segment_(from_active_segment) {}
 
   const segment_range& range() const { return range_; }
   // For sendfile(2): the .log file and range().position/length.
   file& log_file() const { return source_->log_file(); }
   // The bytes in memory.
   io_result<base::shared_bytes> read() const { return source_->read_range(range_); }
+  // The bytes for the kernel alone (segment::map_range), mapped rather than
+  // copied when they come from the active segment: the tail that consumers
+  // which keep up read, and the data most likely in the page cache. Older
+  // segments are read as read() does.
+  io_result<base::shared_bytes> map() const {
+    return from_active_segment_ ? source_->map_range(range_) : source_->read_range(range_);
+  }
 
  private:
   std::shared_ptr<segment> source_;
   segment_range range_;
+  bool from_active_segment_;
 };
 
 struct timestamp_and_offset {

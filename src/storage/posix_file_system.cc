@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,20 @@ class unique_fd {
 
 struct dir_closer {
   void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+class posix_mapping final : public file_mapping {
+ public:
+  posix_mapping(const uint8_t* data, size_t length) : data_(data), length_(length) {}
+  ~posix_mapping() override { ::munmap(const_cast<uint8_t*>(data_), length_); }
+  posix_mapping(const posix_mapping&) = delete;
+  posix_mapping& operator=(const posix_mapping&) = delete;
+
+  std::span<const uint8_t> bytes() const override { return {data_, length_}; }
+
+ private:
+  const uint8_t* data_;
+  size_t length_;
 };
 
 class posix_file final : public file {
@@ -104,6 +119,15 @@ class posix_file final : public file {
   }
 
   int native_handle() const override { return fd_.get(); }
+
+  io_result<std::shared_ptr<const file_mapping>> map(uint64_t offset, uint64_t length) override {
+    void* data =
+        ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_.get(), static_cast<off_t>(offset));
+    if (data == MAP_FAILED) return os_error("map", path_);
+    std::shared_ptr<const file_mapping> mapping =
+        std::make_shared<const posix_mapping>(static_cast<const uint8_t*>(data), length);
+    return mapping;
+  }
 
  private:
   unique_fd fd_;

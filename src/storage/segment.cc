@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -238,6 +239,14 @@ struct segment::state {
   // The errno of the first failed fsync of the .log, 0 while none has.
   // Atomic: partition_log::sync() fsyncs while the owner appends.
   std::atomic<int> log_sync_error{0};
+
+  // map_range()'s window onto the .log file. Guarded by map_mu: map_range
+  // runs outside the partition's lock, beside appends and other reads.
+  std::mutex map_mu;
+  std::shared_ptr<const file_mapping> window;
+  uint64_t window_start = 0;
+  // stop_mapping() was called, or mapping failed: map_range() copies.
+  bool mapping_stopped = false;
 };
 
 // Walks from the last offset-index entry to the end of the log: what the
@@ -633,6 +642,57 @@ io_result<base::shared_bytes> segment::read_range(const segment_range& range) {
   }
   const uint8_t* data = buffer.get();
   return base::shared_bytes(std::move(buffer), data, range.length);
+}
+
+namespace {
+
+// map_range()'s window: 64 MiB of virtual memory and at most 128 KiB of page
+// tables a segment, placed at a multiple of 16 MiB (of any page size).
+constexpr uint64_t map_window_bytes = uint64_t{64} << 20;
+constexpr uint64_t map_window_alignment = uint64_t{16} << 20;
+
+}  // namespace
+
+io_result<base::shared_bytes> segment::map_range(const segment_range& range) {
+  state& s = *state_;
+  std::shared_ptr<const file_mapping> window;
+  uint64_t window_start = 0;
+  {
+    std::lock_guard lock(s.map_mu);
+    const uint64_t end = range.position + range.length;
+    const bool inside = s.window != nullptr && range.position >= s.window_start &&
+                        end <= s.window_start + s.window->bytes().size();
+    const bool behind = s.window != nullptr && range.position < s.window_start;
+    // The window only moves forward: readers at the log's end move it, one
+    // lagging behind them copies instead of pulling it back.
+    if (!inside && !behind && !s.mapping_stopped) {
+      const uint64_t start = range.position / map_window_alignment * map_window_alignment;
+      auto mapped = s.log->map(start, std::max(map_window_bytes, end - start));
+      if (mapped) {
+        s.window = std::move(*mapped);
+        s.window_start = start;
+      } else {
+        // Not a real file, or out of address space or mappings (ENOMEM):
+        // not retried on every read.
+        s.mapping_stopped = true;
+        s.window.reset();
+      }
+    }
+    if (!behind && !s.mapping_stopped) {
+      window = s.window;
+      window_start = s.window_start;
+    }
+  }
+  if (window == nullptr) return read_range(range);
+  const uint8_t* data = window->bytes().data() + (range.position - window_start);
+  return base::shared_bytes(std::move(window), data, range.length);
+}
+
+void segment::stop_mapping() {
+  state& s = *state_;
+  std::lock_guard lock(s.map_mu);
+  s.mapping_stopped = true;
+  s.window.reset();
 }
 
 io_result<std::optional<int64_t>> segment::find_offset_by_timestamp(int64_t timestamp) {

@@ -39,7 +39,8 @@ struct segment_config {
 };
 
 // Where a read landed: a byte range of the .log file holding whole batches.
-// The file can be handed to sendfile(2), or read into memory with read_range().
+// The file can be handed to sendfile(2), read into memory with read_range(),
+// or mapped with map_range().
 struct segment_range {
   uint64_t position = 0;
   uint64_t length = 0;
@@ -113,6 +114,20 @@ class segment {
   io_result<std::optional<segment_range>> read(
       int64_t offset, size_t max_bytes, int64_t max_offset = std::numeric_limits<int64_t>::max());
   io_result<base::shared_bytes> read_range(const segment_range& range);
+  // The bytes of `range` without a copy: a view of the .log file mapped into
+  // memory (file_mapping), for bytes that only the kernel reads, such as a
+  // Fetch response's records written to a socket. Never parse them: see
+  // file_mapping for why. The segment maps one window of 64 MiB at a time;
+  // it moves forward when a read passes its end, so the readers at the log's
+  // end keep it where they read, and a read before the window copies
+  // (read_range). A view keeps its window mapped. Copies, too, after
+  // stop_mapping() and once mapping has failed. Safe to call from any thread
+  // beside the owner's calls, as read_range is.
+  io_result<base::shared_bytes> map_range(const segment_range& range);
+  // map_range() copies from now on, and the window goes when its last view
+  // does: the partition log calls this when the segment stops being the
+  // active one, so that sealed segments hold no mappings.
+  void stop_mapping();
 
   // The base offset of the first batch whose max timestamp is >= `timestamp`,
   // or nullopt when there is none in this segment. ListOffsets narrows this

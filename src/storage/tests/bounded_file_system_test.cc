@@ -349,6 +349,26 @@ TEST(BoundedFileSystemOnDisk, NativeHandleReopensTheFile) {
   EXPECT_EQ(b->native_handle(), -1);
 }
 
+TEST(BoundedFileSystemOnDisk, AMappingOutlivesItsHandle) {
+  temporary_directory directory;
+  auto posix = make_posix_file_system();
+  bounded_file_system fs(*posix, 1);
+  auto a = open_file(fs, directory.path() + "/a");
+  auto b = open_file(fs, directory.path() + "/b");
+  write(*a, 0, "mapped");  // a's handle is open again, b's evicted
+  auto mapped = a->map(0, 4096);
+  ASSERT_TRUE(mapped.ok()) << mapped.error().message;
+  write(*b, 0, "evicts a");
+  EXPECT_EQ(fs.open_files(), 1u);
+  const auto bytes = (*mapped)->bytes();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()), 6), "mapped");
+
+  ASSERT_TRUE(posix->remove(directory.path() + "/a").ok());  // behind the proxy's back
+  auto gone = a->map(0, 4096);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ENOENT);
+}
+
 TEST(BoundedFileSystemOnDisk, ARemovedFileStaysReadable) {
   temporary_directory directory;
   auto posix = make_posix_file_system();

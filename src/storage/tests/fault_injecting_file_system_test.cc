@@ -337,6 +337,9 @@ TEST(FaultInjection, IsNotARealFile) {
   fault_injecting_file_system fs;
   auto f = write_file(fs, "/0.log", "");
   EXPECT_EQ(f->native_handle(), -1);
+  auto mapped = f->map(0, 4096);
+  ASSERT_FALSE(mapped.ok());
+  EXPECT_EQ(mapped.error().code, ENOTSUP);
 }
 
 TEST(FaultInjection, PathsAreResolvedByName) {

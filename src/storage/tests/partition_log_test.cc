@@ -816,5 +816,38 @@ TEST(PosixPartitionLog, SurvivesReopenOnARealDisk) {
   EXPECT_EQ((*found)->offset, 50);
 }
 
+// Slices of the active segment map (two maps of one slice are one view);
+// once the segment rolls, a slice of it is copied, even one taken before the
+// roll.
+TEST(PosixPartitionLog, OnlyTheActiveSegmentIsMapped) {
+  temporary_directory tmp;
+  auto fs = make_posix_file_system();
+  log_open_options options;
+  options.config.segment_bytes = 4000;
+  auto log = partition_log::open(*fs, tmp.path() + "/orders-4", options);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  auto batch = records_at(1000, 5, 100);
+  ASSERT_TRUE((*log)->append(batch).ok());
+  auto slice = (*log)->read(0, SIZE_MAX);
+  ASSERT_TRUE(slice.ok() && *slice);
+  auto once = (*slice)->map();
+  auto twice = (*slice)->map();
+  ASSERT_TRUE(once.ok() && twice.ok());
+  EXPECT_EQ(once->data(), twice->data()) << "mapped";
+  EXPECT_EQ(*once, *(*slice)->read());
+
+  for (int i = 0; (*log)->segment_count() < 2 && i < 100; ++i) {
+    auto more = records_at(1000, 5, 100);
+    ASSERT_TRUE((*log)->append(more).ok());
+  }
+  ASSERT_EQ((*log)->segment_count(), 2u);
+  auto after_roll = (*slice)->map();
+  auto again = (*slice)->map();
+  ASSERT_TRUE(after_roll.ok() && again.ok());
+  EXPECT_NE(after_roll->data(), again->data()) << "copied";
+  EXPECT_EQ(*after_roll, *once);
+  EXPECT_EQ(*once, *(*slice)->read()) << "the view from before the roll is intact";
+}
+
 }  // namespace
 }  // namespace sluice::storage

@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "storage/file_system.h"
 #include "storage/tests/file_system_test_util.h"
@@ -35,6 +38,45 @@ TEST(PosixFileSystem, ClosingTheFileClosesTheDescriptor) {
   f.reset();
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
   EXPECT_EQ(errno, EBADF);
+}
+
+std::string text_of(std::span<const uint8_t> bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+TEST(PosixFileSystem, AMappingShowsLaterWritesAndOutlivesTheFile) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  const std::string path = directory.path() + "/a.log";
+  auto f = write_file(*fs, path, "abc");
+  ASSERT_NE(f, nullptr);
+  // Past the end, to cover what is appended later.
+  auto mapped = f->map(0, 1 << 20);
+  ASSERT_TRUE(mapped.ok()) << mapped.error().message;
+  const auto& mapping = *mapped;
+  ASSERT_EQ(mapping->bytes().size(), 1u << 20);
+  EXPECT_EQ(text_of(mapping->bytes().first(3)), "abc");
+  ASSERT_TRUE(f->write_at(3, std::span(reinterpret_cast<const uint8_t*>("def"), 3)).ok());
+  EXPECT_EQ(text_of(mapping->bytes().first(6)), "abcdef");
+
+  f.reset();
+  ASSERT_TRUE(fs->remove(path).ok());
+  EXPECT_EQ(text_of(mapping->bytes().first(6)), "abcdef") << "closed and removed, still mapped";
+}
+
+TEST(PosixFileSystem, MappingAtAnOffsetThatIsNotAPageFailsWithAMessage) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  auto f = write_file(*fs, directory.path() + "/a.log", std::string(10000, 'x'));
+  ASSERT_NE(f, nullptr);
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  auto aligned = f->map(page, page);
+  ASSERT_TRUE(aligned.ok()) << aligned.error().message;
+  EXPECT_EQ(text_of((*aligned)->bytes().first(2)), "xx");
+  auto unaligned = f->map(1, page);
+  ASSERT_FALSE(unaligned.ok());
+  EXPECT_EQ(unaligned.error().code, EINVAL);
+  EXPECT_EQ(unaligned.error().message, "map " + directory.path() + "/a.log: Invalid argument");
 }
 
 }  // namespace

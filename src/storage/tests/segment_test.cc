@@ -97,6 +97,10 @@ std::vector<uint8_t> read_everything(segment& seg) {
   return {bytes->begin(), bytes->end()};
 }
 
+std::vector<uint8_t> bytes_of(const base::shared_bytes& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
 std::vector<uint8_t> concat(const std::vector<test_batch>& batches, size_t count) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i < count; ++i)
@@ -546,6 +550,20 @@ TEST_F(SegmentWriteFault, CuttingBackFailsTooAndIsRetried) {
 
 // The fault model, like Linux, lets the fsync after a failed one succeed
 // although the failed one's pages are gone.
+TEST_F(Segment, MapRangeCopiesFromAFileThatCannotBeMapped) {
+  log_.add_random(rng_, 20);
+  auto seg = create_ok(fs_, dir);
+  append_all(*seg, log_.batches());
+  auto range = seg->read(base, SIZE_MAX);
+  ASSERT_TRUE(range.ok() && *range);
+  auto once = seg->map_range(**range);
+  auto twice = seg->map_range(**range);
+  ASSERT_TRUE(once.ok() && twice.ok());
+  EXPECT_EQ(bytes_of(*once), concat(log_.batches(), log_.batches().size()));
+  EXPECT_EQ(*once, *twice);
+  EXPECT_NE(once->data(), twice->data()) << "copies, not views";
+}
+
 TEST_F(Segment, AFailedFsyncOfTheLogFailsEveryLaterOne) {
   auto seg = create_ok(fs_, dir);
   log_.add_random(rng_, 3);
@@ -644,6 +662,50 @@ TEST(PosixSegment, ReservedSpaceIsGivenBackByFlushAndAfterACrash) {
   log.truncate_to(cut);
   expect_holds(*recovered, log.batches());
   EXPECT_LE(allocated_bytes(path), unreserved_bound(directory.path(), grown));
+}
+
+// map_range() on the real disk: ranges inside the window are views of one
+// mapping (the same address every time: no copy); a read past the window's
+// end moves it forward; one behind it, or after stop_mapping(), is copied
+// (a fresh buffer every time). Views stay valid after the window moved and
+// after the segment was removed.
+TEST(PosixSegment, MapsAWindowThatMovesForwardAndCopiesBehindIt) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  batch_log log(base);
+  log.add({1}, 100);
+  // Four batches of 20 MiB: the last one starts past 60 MiB and ends past
+  // the first window's 64 MiB.
+  for (int i = 0; i < 4; ++i) log.add({2}, 20 << 20);
+  auto seg = create_ok(*fs, directory.path());
+  append_all(*seg, log.batches());
+  auto range_of = [&](size_t batch) {
+    auto range = seg->read(log.batches()[batch].base_offset, 0);
+    EXPECT_TRUE(range.ok() && *range);
+    return **range;
+  };
+  auto map = [&](size_t batch) {
+    auto bytes = seg->map_range(range_of(batch));
+    EXPECT_TRUE(bytes.ok()) << bytes.error().message;
+    EXPECT_EQ(bytes_of(*bytes), log.batches()[batch].bytes) << "batch " << batch;
+    return *bytes;
+  };
+
+  const auto first = map(0);
+  EXPECT_EQ(map(0).data(), first.data()) << "a view of the same window";
+  EXPECT_EQ(map(1).data(), first.data() + log.batches()[0].bytes.size());
+
+  const auto last = map(4);
+  EXPECT_EQ(map(4).data(), last.data()) << "the window moved forward";
+  EXPECT_NE(map(0).data(), map(0).data()) << "behind the window: copied";
+  EXPECT_EQ(bytes_of(first), log.batches()[0].bytes) << "the old window lives on in its view";
+
+  seg->stop_mapping();
+  EXPECT_NE(map(4).data(), map(4).data()) << "stopped: copied";
+
+  ASSERT_TRUE(seg->remove().ok());
+  seg.reset();
+  EXPECT_EQ(bytes_of(last), log.batches()[4].bytes) << "removed, still mapped";
 }
 
 // The same life on the real disk.
