@@ -1,11 +1,12 @@
-// What only the real disk has: descriptors. Everything both file systems
-// promise is in file_system_contract_test.cc.
+// What only the real disk has: descriptors and mappings. Everything both file
+// systems promise is in file_system_contract_test.cc.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 
 #include "storage/file_system.h"
@@ -62,6 +63,28 @@ TEST(PosixFileSystem, AMappingShowsLaterWritesAndOutlivesTheFile) {
   f.reset();
   ASSERT_TRUE(fs->remove(path).ok());
   EXPECT_EQ(text_of(mapping->bytes().first(6)), "abcdef") << "closed and removed, still mapped";
+}
+
+// What makes handing mapped bytes to the kernel safe: when a page cannot be
+// read (here: the file was cut under the mapping) a system call fails with
+// EFAULT, where touching the page in user space would be SIGBUS.
+TEST(PosixFileSystem, TheKernelReadingAPageThatIsGoneFailsWithEfault) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  auto f = write_file(*fs, directory.path() + "/a.log", std::string(8192, 'x'));
+  ASSERT_NE(f, nullptr);
+  auto mapped = f->map(0, 8192);
+  ASSERT_TRUE(mapped.ok()) << mapped.error().message;
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe(pipe_ends), 0);
+  const auto bytes = (*mapped)->bytes();
+  EXPECT_EQ(::write(pipe_ends[1], bytes.data(), 4096), 4096);
+  ASSERT_TRUE(f->truncate(0).ok());
+  errno = 0;
+  EXPECT_EQ(::write(pipe_ends[1], bytes.data() + 4096, 4096), -1);
+  EXPECT_EQ(errno, EFAULT);
+  ::close(pipe_ends[0]);
+  ::close(pipe_ends[1]);
 }
 
 TEST(PosixFileSystem, MappingAtAnOffsetThatIsNotAPageFailsWithAMessage) {
