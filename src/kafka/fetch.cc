@@ -159,7 +159,9 @@ void read_all(request_context& ctx, fetch_state& state, const metadata_image& im
       // Records that go out as they are, from their own buffer, are read by
       // the kernel alone, so they may come straight from the mapped log: no
       // copy at all. Anything Sluice itself reads is copied (the mapping's
-      // I/O errors are SIGBUS in user space).
+      // I/O errors are SIGBUS in user space). This test must match the
+      // encoder's: records of min_spliced_records or more are always spliced
+      // (base::byte_writer::splice), smaller ones memcpy'd into the response.
       const bool sent_as_they_are =
           ctx.version >= first_batch_version && (*slice)->range().length >= min_spliced_records;
       auto data = sent_as_they_are ? (*slice)->map() : (*slice)->read();

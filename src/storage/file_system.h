@@ -39,11 +39,13 @@ using io_result = base::result<T, io_error>;
 // before or after the mapping, without a copy. Unmapped when destroyed; it
 // stays valid after its file is closed, renamed or removed.
 //
-// Only bytes below the file's end may be touched. And touching them from
-// user space turns an I/O error reading a page (or a truncation under the
-// reader) into SIGBUS, which kills the process. The kernel reading them for a
-// system call (send(2) from a mapped buffer) gets EFAULT instead. So mapped
-// bytes are for handing to the kernel, not for parsing.
+// Only bytes below the file's end may be touched. Touching them from user
+// space turns an I/O error reading a page into SIGBUS, which kills the
+// process, and so does a page past the end after a truncation (the rest of
+// the page the new end falls in reads as zeros). The kernel reading such a
+// page for a system call (send(2) from a mapped buffer) gets EFAULT instead.
+// So mapped bytes are for handing to the kernel, not for parsing, and only
+// from a file that is not cut while they are used.
 class file_mapping {
  public:
   virtual ~file_mapping() = default;

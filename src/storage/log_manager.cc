@@ -94,6 +94,7 @@ struct log_manager::state {
   int64_t last_retention_ms = 0;
   int64_t last_cleaning_ms = 0;
   int64_t last_checkpoint_ms = 0;
+  int64_t last_window_release_ms = 0;
 
   std::mutex thread_mu;
   std::condition_variable wake;
@@ -194,6 +195,7 @@ io_result<std::unique_ptr<log_manager>> log_manager::open(file_system& fs,
   }
   const int64_t now = s->config.clock();
   s->last_retention_ms = s->last_cleaning_ms = s->last_checkpoint_ms = now;
+  s->last_window_release_ms = now;
   auto manager = std::unique_ptr<log_manager>(new log_manager(std::move(s)));
   auto checkpointed = manager->write_checkpoints();
   if (!checkpointed) return base::unexpected(checkpointed.error());
@@ -347,6 +349,10 @@ void log_manager::run_due_work() {
   if (s.config.cleaner_enable && now - s.last_cleaning_ms >= s.config.cleaner_backoff_ms) {
     s.last_cleaning_ms = now;
     compact_due();
+  }
+  if (now - s.last_window_release_ms >= s.config.idle_window_ms) {
+    s.last_window_release_ms = now;
+    for (const auto& [tp, log] : s.snapshot()) log->release_idle_window();
   }
   if (now - s.last_checkpoint_ms >= s.config.checkpoint_interval_ms) {
     s.last_checkpoint_ms = now;

@@ -19,8 +19,9 @@
 // tests): flush.ms flushes and segment.ms rolls every scheduler tick,
 // retention every log.retention.check.interval.ms, compaction every
 // log.cleaner.backoff.ms, checkpoints every
-// log.flush.offset.checkpoint.interval.ms. None of it blocks appends or reads
-// for longer than a segment-list update.
+// log.flush.offset.checkpoint.interval.ms, and the unmapping of idle
+// partitions' read windows every idle_window_ms. None of it blocks appends or
+// reads for longer than a segment-list update.
 
 #include <compare>
 #include <cstdint>
@@ -64,6 +65,9 @@ struct log_manager_config {
   int64_t cleaner_backoff_ms = 15'000;            // log.cleaner.backoff.ms
   cleaner_limits cleaner;                         // log.cleaner.dedupe.buffer.size
   size_t recovery_threads = 0;                    // 0: one per core
+  // A partition whose mapped window (segment::map_range) no Fetch used for
+  // this long lets it go.
+  int64_t idle_window_ms = 60'000;
   // Run the background thread; tests drive run_due_work() themselves.
   bool background = true;
 };

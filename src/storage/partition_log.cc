@@ -227,7 +227,6 @@ io_result<void> partition_log::state::roll(int64_t now) {
   std::shared_ptr<segment> fresh = std::move(*created);
   std::unique_lock lock(mu);
   segments.emplace(fresh->base_offset(), fresh);
-  old->stop_mapping();
   recovery_point = std::max(recovery_point, fresh->base_offset());
   unflushed_records = 0;
   first_unflushed_ms = -1;
@@ -235,6 +234,8 @@ io_result<void> partition_log::state::roll(int64_t now) {
   // an idle partition's next segment is not rolled at its first append.
   active_since_ms = -1;
   static_cast<void>(now);
+  lock.unlock();
+  old->stop_mapping();
   return {};
 }
 
@@ -658,6 +659,12 @@ io_result<void> partition_log::truncate_to(int64_t offset) {
     if (!flushed) return failed(flushed.error());
     kept = std::move(*fresh);
   }
+  // Slices taken before the cut copy from now on: a mapped view could show
+  // what is written at the cut positions next.
+  for (auto it = start_afresh ? dropped_from : std::prev(dropped_from); it != s.segments.end();
+       ++it) {
+    it->second->stop_mapping();
+  }
   s.segments.erase(dropped_from, s.segments.end());
   s.segments[kept->base_offset()] = kept;
   if (start_afresh) s.log_start_offset = offset;
@@ -735,6 +742,15 @@ io_result<size_t> partition_log::enforce_retention() {
   }
   if (!outcome) return base::unexpected(outcome.error());
   return expired.size();
+}
+
+void partition_log::release_idle_window() {
+  std::shared_ptr<segment> active;
+  {
+    std::shared_lock lock(state_->mu);
+    active = state_->active();
+  }
+  active->release_idle_window();
 }
 
 io_result<void> partition_log::roll_if_due() {

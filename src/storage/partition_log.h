@@ -189,6 +189,9 @@ class partition_log {
   // without an append (Kafka rolls on the next append; doing it here lets
   // retention remove an idle partition's data on time).
   io_result<void> roll_if_due();
+  // Unmaps the active segment's read window if no slice mapped it since the
+  // last call (segment::release_idle_window); the log manager calls it.
+  void release_idle_window();
 
   // The leader epochs, persisted in `leader-epoch-checkpoint` (see
   // leader_epoch_cache.h): the latest, OffsetForLeaderEpoch's answer for

@@ -245,7 +245,10 @@ struct segment::state {
   std::mutex map_mu;
   std::shared_ptr<const file_mapping> window;
   uint64_t window_start = 0;
-  // stop_mapping() was called, or mapping failed: map_range() copies.
+  // A view of the window was handed out since release_idle_window() last looked.
+  bool window_used = false;
+  // stop_mapping() or truncate_to() was called, or mapping failed:
+  // map_range() copies.
   bool mapping_stopped = false;
 };
 
@@ -646,8 +649,9 @@ io_result<base::shared_bytes> segment::read_range(const segment_range& range) {
 
 namespace {
 
-// map_range()'s window: 64 MiB of virtual memory and at most 128 KiB of page
-// tables a segment, placed at a multiple of 16 MiB (of any page size).
+// map_range()'s window: 64 MiB of virtual memory (more for a larger read)
+// and about 128 KiB of page tables a segment, placed at a multiple of 16 MiB
+// (of any page size).
 constexpr uint64_t map_window_bytes = uint64_t{64} << 20;
 constexpr uint64_t map_window_alignment = uint64_t{16} << 20;
 
@@ -657,6 +661,10 @@ io_result<base::shared_bytes> segment::map_range(const segment_range& range) {
   state& s = *state_;
   std::shared_ptr<const file_mapping> window;
   uint64_t window_start = 0;
+  // Unmapped (if no view holds it) after the lock is released: munmap
+  // interrupts every core that ran this process, and other readers wait on
+  // the lock.
+  std::shared_ptr<const file_mapping> replaced;
   {
     std::lock_guard lock(s.map_mu);
     const uint64_t end = range.position + range.length;
@@ -668,6 +676,7 @@ io_result<base::shared_bytes> segment::map_range(const segment_range& range) {
     if (!inside && !behind && !s.mapping_stopped) {
       const uint64_t start = range.position / map_window_alignment * map_window_alignment;
       auto mapped = s.log->map(start, std::max(map_window_bytes, end - start));
+      replaced = std::move(s.window);
       if (mapped) {
         s.window = std::move(*mapped);
         s.window_start = start;
@@ -675,12 +684,12 @@ io_result<base::shared_bytes> segment::map_range(const segment_range& range) {
         // Not a real file, or out of address space or mappings (ENOMEM):
         // not retried on every read.
         s.mapping_stopped = true;
-        s.window.reset();
       }
     }
     if (!behind && !s.mapping_stopped) {
       window = s.window;
       window_start = s.window_start;
+      s.window_used = true;
     }
   }
   if (window == nullptr) return read_range(range);
@@ -690,9 +699,18 @@ io_result<base::shared_bytes> segment::map_range(const segment_range& range) {
 
 void segment::stop_mapping() {
   state& s = *state_;
+  std::shared_ptr<const file_mapping> released;  // unmapped after the lock is released
   std::lock_guard lock(s.map_mu);
   s.mapping_stopped = true;
-  s.window.reset();
+  released = std::move(s.window);
+}
+
+void segment::release_idle_window() {
+  state& s = *state_;
+  std::shared_ptr<const file_mapping> released;  // unmapped after the lock is released
+  std::lock_guard lock(s.map_mu);
+  if (!s.window_used) released = std::move(s.window);
+  s.window_used = false;
 }
 
 io_result<std::optional<int64_t>> segment::find_offset_by_timestamp(int64_t timestamp) {
@@ -711,6 +729,9 @@ io_result<std::optional<int64_t>> segment::find_offset_by_timestamp(int64_t time
 io_result<void> segment::truncate_to(int64_t offset) {
   state& s = *state_;
   if (offset >= s.tail.next_offset) return {};
+  // A view of bytes past the cut would show zeros, and then whatever is
+  // written there next: from now on reads copy, and fail where bytes are gone.
+  stop_mapping();
   // The entry found names a batch whose last offset is <= `offset`, so the
   // first batch to drop is that one or a later one.
   header_walker walker(*s.log, s.log_path, s.offsets.lookup(offset).position, s.tail.size);

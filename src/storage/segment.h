@@ -117,17 +117,22 @@ class segment {
   // The bytes of `range` without a copy: a view of the .log file mapped into
   // memory (file_mapping), for bytes that only the kernel reads, such as a
   // Fetch response's records written to a socket. Never parse them: see
-  // file_mapping for why. The segment maps one window of 64 MiB at a time;
-  // it moves forward when a read passes its end, so the readers at the log's
-  // end keep it where they read, and a read before the window copies
-  // (read_range). A view keeps its window mapped. Copies, too, after
-  // stop_mapping() and once mapping has failed. Safe to call from any thread
+  // file_mapping for why. The segment maps one window of 64 MiB (more for a
+  // larger range); it moves forward when a read passes its end, so the
+  // readers at the log's end keep it where they read, and a read before the
+  // window copies (read_range). A view keeps its window mapped, even after
+  // the segment moved on to another. Copies, too, after stop_mapping(), after
+  // truncate_to() and once mapping has failed. Safe to call from any thread
   // beside the owner's calls, as read_range is.
   io_result<base::shared_bytes> map_range(const segment_range& range);
   // map_range() copies from now on, and the window goes when its last view
   // does: the partition log calls this when the segment stops being the
   // active one, so that sealed segments hold no mappings.
   void stop_mapping();
+  // Lets the window go (when its last view does) if map_range() has not used
+  // it since the last call: an idle partition holds no mapping. The next
+  // map_range() maps again.
+  void release_idle_window();
 
   // The base offset of the first batch whose max timestamp is >= `timestamp`,
   // or nullopt when there is none in this segment. ListOffsets narrows this
@@ -135,7 +140,7 @@ class segment {
   io_result<std::optional<int64_t>> find_offset_by_timestamp(int64_t timestamp);
 
   // Drops every batch whose base offset is >= `offset` (replication's log
-  // truncation); the indexes follow.
+  // truncation); the indexes follow. map_range() copies from then on.
   io_result<void> truncate_to(int64_t offset);
 
   // The .log file, for sendfile(2).

@@ -847,6 +847,24 @@ TEST(PosixPartitionLog, OnlyTheActiveSegmentIsMapped) {
   EXPECT_NE(after_roll->data(), again->data()) << "copied";
   EXPECT_EQ(*after_roll, *once);
   EXPECT_EQ(*once, *(*slice)->read()) << "the view from before the roll is intact";
+
+  // Opened again, the sealed segment is still copied and the active one mapped.
+  ASSERT_TRUE((*log)->close().ok());
+  options.clean_shutdown = true;
+  auto reopened = partition_log::open(*fs, tmp.path() + "/orders-4", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  auto sealed = (*reopened)->read(0, SIZE_MAX);
+  ASSERT_TRUE(sealed.ok() && *sealed);
+  EXPECT_NE((*sealed)->map()->data(), (*sealed)->map()->data()) << "sealed: copied";
+  auto tail = (*reopened)->read((*reopened)->log_end_offset() - 1, SIZE_MAX);
+  ASSERT_TRUE(tail.ok() && *tail);
+  const auto mapped = (*tail)->map();
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ((*tail)->map()->data(), mapped->data()) << "active: mapped";
+
+  // The log manager's sweep: a window used since the last sweep stays.
+  (*reopened)->release_idle_window();
+  EXPECT_EQ((*tail)->map()->data(), mapped->data());
 }
 
 }  // namespace

@@ -548,8 +548,6 @@ TEST_F(SegmentWriteFault, CuttingBackFailsTooAndIsRetried) {
       EIO, [] {}, false);
 }
 
-// The fault model, like Linux, lets the fsync after a failed one succeed
-// although the failed one's pages are gone.
 TEST_F(Segment, MapRangeCopiesFromAFileThatCannotBeMapped) {
   log_.add_random(rng_, 20);
   auto seg = create_ok(fs_, dir);
@@ -564,6 +562,8 @@ TEST_F(Segment, MapRangeCopiesFromAFileThatCannotBeMapped) {
   EXPECT_NE(once->data(), twice->data()) << "copies, not views";
 }
 
+// The fault model, like Linux, lets the fsync after a failed one succeed
+// although the failed one's pages are gone.
 TEST_F(Segment, AFailedFsyncOfTheLogFailsEveryLaterOne) {
   auto seg = create_ok(fs_, dir);
   log_.add_random(rng_, 3);
@@ -700,12 +700,44 @@ TEST(PosixSegment, MapsAWindowThatMovesForwardAndCopiesBehindIt) {
   EXPECT_NE(map(0).data(), map(0).data()) << "behind the window: copied";
   EXPECT_EQ(bytes_of(first), log.batches()[0].bytes) << "the old window lives on in its view";
 
+  // An idle window goes, a used one stays; the next read maps afresh.
+  seg->release_idle_window();
+  EXPECT_EQ(map(4).data(), last.data()) << "used since: kept";
+  seg->release_idle_window();
+  seg->release_idle_window();
+  const auto remapped = map(4);
+  EXPECT_NE(remapped.data(), last.data()) << "idle: let go, mapped again";
+  EXPECT_EQ(map(4).data(), remapped.data());
+
   seg->stop_mapping();
   EXPECT_NE(map(4).data(), map(4).data()) << "stopped: copied";
 
   ASSERT_TRUE(seg->remove().ok());
   seg.reset();
   EXPECT_EQ(bytes_of(last), log.batches()[4].bytes) << "removed, still mapped";
+}
+
+// After a cut, a view could show what is written at the cut positions next:
+// the segment copies from then on.
+TEST(PosixSegment, ACutSegmentNoLongerMaps) {
+  temporary_directory directory;
+  auto fs = make_posix_file_system();
+  batch_log log(base);
+  log.add({1}, 5000);
+  log.add({2}, 5000);
+  auto seg = create_ok(*fs, directory.path());
+  append_all(*seg, log.batches());
+  auto range = seg->read(base, 0);
+  ASSERT_TRUE(range.ok() && *range);
+  auto view = seg->map_range(**range);
+  ASSERT_TRUE(view.ok());
+  ASSERT_EQ(seg->map_range(**range)->data(), view->data()) << "mapped";
+  ASSERT_TRUE(seg->truncate_to(log.batches()[1].base_offset).ok());
+  auto after = seg->map_range(**range);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->data(), view->data());
+  EXPECT_NE(seg->map_range(**range)->data(), after->data()) << "copied";
+  EXPECT_EQ(bytes_of(*after), log.batches()[0].bytes);
 }
 
 // The same life on the real disk.
