@@ -15,9 +15,10 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from kafka_wire import (API_VERSIONS, compact_string, connect, expect_closed,  # noqa: E402
-                        parse_api_versions_v0, read_uvarint, recv_frame, request,
-                        send_ignoring_reset, uvarint)
+from kafka_wire import (API_VERSIONS, FETCH, compact_string, connect,  # noqa: E402
+                        expect_closed, fetch_body, parse_api_versions_v0, parse_fetch,
+                        read_uvarint, recv_exact, recv_frame, request, send_ignoring_reset,
+                        uvarint)
 
 from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition  # noqa: E402
 
@@ -128,6 +129,50 @@ class HostileTest(unittest.TestCase):
                 if behind:
                     corr, err, _ = parse_api_versions_v0(recv_frame(s))
                     self.assertEqual((corr, err), (6, 0))
+
+    def test_large_fetch_read_slowly_arrives_whole(self):
+        # An 8 MiB Fetch response is more than the socket's buffer takes at
+        # once: the broker sends what fits, waits until the client has read
+        # some, and goes on (each call offered everything still unsent),
+        # while the records come straight from the mapped log. A client with
+        # a small receive buffer, reading in small pieces with pauses, must
+        # get the same bytes as one that reads at once, and the request it
+        # queued behind must be answered after it.
+        topic = "slow-reader"
+        harness.create_topic(self.broker.bootstrap, topic)
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
+                      "message.max.bytes": 1 << 20, "linger.ms": 20})
+        values = [bytes([i]) * (100 << 10) for i in range(80)]
+        for v in values:
+            p.produce(topic, value=v, partition=0)
+        self.assertEqual(p.flush(30), 0)
+        fetch = request(FETCH, 4, 7, fetch_body(4, topic, 0, 0, 16 << 20))
+
+        with connect(self.port, timeout=30) as s:
+            s.sendall(fetch)
+            corr, quick = parse_fetch(recv_frame(s, timeout=30), 4)
+        self.assertEqual(corr, 7)
+        (_, _, err, hw, records), = quick
+        self.assertEqual((err, hw), (0, len(values)))
+        self.assertGreater(len(records), 80 * (100 << 10))
+
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            s.sendall(fetch + request(API_VERSIONS, 0, 8))
+            time.sleep(0.3)  # let the broker fill the socket and wait
+            (size,) = struct.unpack(">i", recv_exact(s, 4, timeout=30))
+            pieces = []
+            deadline = time.monotonic() + 60
+            while sum(map(len, pieces)) < size and time.monotonic() < deadline:
+                pieces.append(s.recv(min(65536, size - sum(map(len, pieces)))))
+                self.assertTrue(pieces[-1], "the broker closed the connection")
+                if len(pieces) % 16 == 0:
+                    time.sleep(0.01)
+            corr, slow = parse_fetch(b"".join(pieces), 4)
+            self.assertEqual(corr, 7)
+            self.assertEqual(slow, quick)
+            corr, err, _ = parse_api_versions_v0(recv_frame(s))
+            self.assertEqual((corr, err), (8, 0))
 
     # --- KIP-511 -----------------------------------------------------------------
 
