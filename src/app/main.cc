@@ -35,7 +35,7 @@ void raise_file_limit() {
 // exceeds 128 KiB, so the next buffer faults its pages in again, zero-filled:
 // a Fetch of 1 KiB records took a page fault per 4 KiB read, and consuming
 // cost the broker twice the CPU (docs/performance.md, "Broker (whole system):
-// latest figures"). Each thread's heap now keeps up to 64 MiB of freed memory
+// four data-path changes"). Each thread's heap now keeps up to 64 MiB of freed memory
 // for reuse, and buffers up to glibc's largest threshold come from the heap.
 // The price: resident memory stays near the sum of the heaps' high-water
 // marks instead of shrinking between bursts.
