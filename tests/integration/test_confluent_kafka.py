@@ -122,6 +122,45 @@ class ConfluentKafkaTest(harness.BrokerTestCase):
         finally:
             c.close()
 
+    def test_consume_while_producing_across_segment_rolls(self):
+        # Records of 4 KiB and more are sent from the active segment mapped
+        # into memory, and copied from sealed segments and from behind the
+        # mapped window. A consumer that keeps up while segments of 1 MiB
+        # roll under it, and one that reads everything afterwards, must both
+        # get every record, byte for byte and in order.
+        topic = "ck-rolling"
+        harness.create_topic(self.bootstrap, topic, partitions=2,
+                             config={"segment.bytes": str(1 << 20)})
+        n = 3000
+
+        def value(i):
+            return (b"%06d" % i) * 700  # 4.2 KB
+
+        c = harness.ck_consumer(self.bootstrap)
+        try:
+            c.assign([TopicPartition(topic, q, 0) for q in (0, 1)])
+            dr = DeliveryLog()
+            p = producer(self.bootstrap, acks="1")
+            live = []
+            for i in range(n):
+                p.produce(topic, value=value(i), key=b"%d" % (i % 2), partition=i % 2,
+                          on_delivery=dr)
+                p.poll(0)
+                if i % 100 == 99:
+                    live += c.consume(num_messages=1000, timeout=0.05)
+            flush(self, p, dr, n)
+            live += harness.ck_consume(c, n - len(live), TIMEOUT)
+        finally:
+            c.close()
+        self.assertFalse([m.error() for m in live if m.error()])
+        afterwards = harness.ck_read_all(self.bootstrap, topic)
+        for msgs in (live, afterwards):
+            self.assertEqual(len(msgs), n)
+            for q in (0, 1):
+                got = [(m.offset(), m.value()) for m in msgs if m.partition() == q]
+                self.assertEqual(got, [(k, value(2 * k + q)) for k in range(n // 2)],
+                                 "partition %d" % q)
+
     def test_acks_0_and_1(self):
         topic = "ck-acks"
         harness.create_topic(self.bootstrap, topic, partitions=1)
