@@ -295,6 +295,11 @@ asio::awaitable<void> connection::write_loop() {
                                  asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) {
+      // EFAULT: the kernel could not read a page of the mapped log it was
+      // sending (an I/O error): a storage problem, not the client's.
+      if (ec == asio::error::fault) {
+        spdlog::error("sending to {} failed reading the log: {}", peer_, ec.message());
+      }
       close(ec.message());
       break;
     }
