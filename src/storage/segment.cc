@@ -729,9 +729,6 @@ io_result<std::optional<int64_t>> segment::find_offset_by_timestamp(int64_t time
 io_result<void> segment::truncate_to(int64_t offset) {
   state& s = *state_;
   if (offset >= s.tail.next_offset) return {};
-  // A view of bytes past the cut would show zeros, and then whatever is
-  // written there next: from now on reads copy, and fail where bytes are gone.
-  stop_mapping();
   // The entry found names a batch whose last offset is <= `offset`, so the
   // first batch to drop is that one or a later one.
   header_walker walker(*s.log, s.log_path, s.offsets.lookup(offset).position, s.tail.size);
@@ -747,6 +744,9 @@ io_result<void> segment::truncate_to(int64_t offset) {
     }
   }
   if (cut_at == s.tail.size) return {};
+  // A view of bytes past the cut would show zeros, and then whatever is
+  // written there next: from now on reads copy, and fail where bytes are gone.
+  stop_mapping();
   auto cut = s.log->truncate(cut_at);
   if (!cut) return cut;
   s.log_longer_than_tail = false;
