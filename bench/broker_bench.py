@@ -22,6 +22,20 @@ Sluice / mock and, with --out, writes them to a file (--json: every result).
 
   /usr/bin/python3 bench/broker_bench.py [--build build/release] [--smp 1,2]
       [--repeat 3] [--out FILE] [--json FILE] [--quick]
+      [--modes produce,consume,latency] [--producers N]
+      [--broker-cpus 0-3 --client-cpus 8-15] [--baseline OTHER_BUILD]
+
+--broker-cpus and --client-cpus pin every broker (Sluice and the mock alike)
+and every `sluice bench` client to CPU sets of their own (--mock-cpus gives
+the mock a set apart). On two cores they share whatever they are given; on a
+larger machine they show what each side costs when it does not wait for the
+other's core. --modes picks what runs (the latency runs alone, say), and
+--producers gives each produce run's client more producer threads (for
+--smp scaling).
+
+--baseline runs a second Sluice per --smp value from another build directory
+(named baseline-smpN in the tables), in the same run and interleaved with the
+first: an A/B of two builds on the same machine drift.
 
 The mock keeps only the last 5 MiB of each partition, so consume runs read a
 topic holding about 4 MB per partition, from both brokers, rewinding each
@@ -29,7 +43,9 @@ partition to its first offset after its last record until N records are read
 (`sluice bench consume --rewind`). Sluice's topics are deleted after each run
 (`sluice topic delete`), so that no
 run writes behind the writeback of the ones before it. Every process started
-here is stopped by its PID at the end, whatever happens. About 2 minutes with
+here is stopped by its PID at the end, whatever happens. Each run starts once
+no broker is busy any more (at most 20 s), so a broker still working off the
+last run's backlog does not share the CPUs with the next. About 2 minutes with
 the defaults on 2 cores, 3 with --smp 1,2.
 """
 
@@ -66,6 +82,24 @@ def cpu_ns(pid):
     fields = stat[stat.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
+
+
+def parse_cpus(text):
+    """'0-3,8' -> {0, 1, 2, 3, 8}; None for an empty text (no pinning)."""
+    if not text:
+        return None
+    cpus = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def pinned_to(cpus):
+    """A preexec_fn that runs the child on `cpus` only (None: anywhere)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
 
 
 def free_port():
@@ -106,8 +140,8 @@ class Broker:
 
 
 class Sluice(Broker):
-    def __init__(self, binary, smp, workdir, settings=()):
-        self.name = f"sluice-smp{smp}"
+    def __init__(self, binary, smp, workdir, cpus=None, settings=(), name="sluice"):
+        self.name = f"{name}-smp{smp}"
         self.data = tempfile.mkdtemp(prefix="sluice-data-", dir=workdir)
         self.log_path = os.path.join(workdir, f"{self.name}.log")
         self.proc = None
@@ -122,7 +156,8 @@ class Sluice(Broker):
                  "--set", "num.partitions=1",
                  "--smp", str(smp)]
                 + [arg for setting in settings for arg in ("--set", setting)],
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                preexec_fn=pinned_to(cpus))
             logf.close()
             self.pid = self.proc.pid
             # Ready once it says so: a connect alone could reach another
@@ -156,12 +191,13 @@ class Sluice(Broker):
 
 
 class Mock(Broker):
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, cpus=None):
         self.name = "mock"
         self.log_path = os.path.join(workdir, "mock.log")
         logf = open(self.log_path, "w")
         self.proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=logf, text=True, bufsize=1)
+                                     stderr=logf, text=True, bufsize=1,
+                                     preexec_fn=pinned_to(cpus))
         logf.close()
         self.pid = self.proc.pid
         self.bootstrap = self._read_line(30)
@@ -249,8 +285,29 @@ def describe(r):
             f"({r['measured']} measured, {r['consumed']}/{r['produced']} consumed)")
 
 
+def wait_quiet(brokers, limit_s=20.0):
+    """Waits (at most limit_s) until no broker uses more than 5% of a core.
+
+    A broker can stay busy after a run: the mock, swamped by a latency run,
+    works through its backlog for seconds. The next run, of whichever broker,
+    would share the CPUs with it."""
+    window_s = 0.4
+    deadline = time.monotonic() + limit_s
+    while True:
+        before = [cpu_ns(b.pid) for b in brokers]
+        time.sleep(window_s)
+        busy = [b.name for b, was in zip(brokers, before)
+                if cpu_ns(b.pid) - was > 0.05 * window_s * 1e9]
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            log(f"  still busy after {limit_s:.0f} s: {', '.join(busy)}")
+            return
+
+
 def run_load(args, broker, mode, topic, extra, create, timeout):
     """Runs `sluice bench MODE` once; returns its JSON summary, with the broker's CPU."""
+    wait_quiet(args.brokers)
     cmd = [args.sluice, "bench", mode, topic, "--brokers", broker.bootstrap,
            "--label", broker.name, "--format", "json"] + extra
     if not create:
@@ -259,7 +316,7 @@ def run_load(args, broker, mode, topic, extra, create, timeout):
     before = cpu_ns(broker.pid)
     try:
         out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             timeout=timeout)
+                             timeout=timeout, preexec_fn=pinned_to(args.client_cpus))
     except subprocess.TimeoutExpired:
         log(f"  {broker.name} {mode}: sluice bench ran past {timeout} s")
         return None
@@ -310,33 +367,38 @@ def run_matrix(args, brokers, prefix):
                 window = max(1, CONSUME_WINDOW_BYTES // (size + 30))
                 t = f"{prefix}-s{size}-p{partitions}-a{acks}"
                 runs = {(b.name, m): [] for b in brokers for m in ("produce", "consume")}
-                for broker in brokers:
-                    # The records a consume run reads: about 4 MB a partition.
-                    create = broker.create_topic(f"{t}-consume", partitions)
-                    run_load(args, broker, "produce", f"{t}-consume",
-                             base + ["--records", str(window * partitions), "--timeout", "120"],
-                             create, 120)
+                producers = ["--producers", str(args.producers)]
+                if "consume" in args.modes:
+                    for broker in brokers:
+                        # The records a consume run reads: about 4 MB a partition.
+                        create = broker.create_topic(f"{t}-consume", partitions)
+                        run_load(args, broker, "produce", f"{t}-consume",
+                                 base + producers
+                                 + ["--records", str(window * partitions), "--timeout", "120"],
+                                 create, 120)
                 # Repetitions interleave the brokers, in turn first, so that
                 # each sees the same drift of a shared machine.
-                for rep in range(args.repeat):
+                for rep in range(args.repeat if {"produce", "consume"} & args.modes else 0):
                     order = brokers if rep % 2 == 0 else list(reversed(brokers))
                     for broker in order:
-                        topic = f"{t}-produce{rep}"
-                        create = broker.create_topic(topic, partitions)
-                        runs[(broker.name, "produce")].append(run_load(
-                            args, broker, "produce", topic,
-                            base + ["--records", str(records), "--timeout", "120"], create,
-                            300))
-                        broker.delete_topic(args, topic)
-                        if acks == "all" and broker is order[-1]:
-                            disk = disk_write(args.workdir, records * size)
-                            log(f"  disk: {records * size} bytes, pwrite + fdatasync: "
-                                f"{disk['mb_per_s']:.1f} MB/s ({disk['seconds']:.3f} s)")
-                            runs.setdefault(("disk", "disk"), []).append(disk)
-                        runs[(broker.name, "consume")].append(run_load(
-                            args, broker, "consume", f"{t}-consume",
-                            ["--partitions", str(partitions), "--records", str(records),
-                             "--rewind", "--timeout", "120"], True, 300))
+                        if "produce" in args.modes:
+                            topic = f"{t}-produce{rep}"
+                            create = broker.create_topic(topic, partitions)
+                            runs[(broker.name, "produce")].append(run_load(
+                                args, broker, "produce", topic,
+                                base + producers
+                                + ["--records", str(records), "--timeout", "120"], create, 300))
+                            broker.delete_topic(args, topic)
+                            if acks == "all" and broker is order[-1]:
+                                disk = disk_write(args.workdir, records * size)
+                                log(f"  disk: {records * size} bytes, pwrite + fdatasync: "
+                                    f"{disk['mb_per_s']:.1f} MB/s ({disk['seconds']:.3f} s)")
+                                runs.setdefault(("disk", "disk"), []).append(disk)
+                        if "consume" in args.modes:
+                            runs[(broker.name, "consume")].append(run_load(
+                                args, broker, "consume", f"{t}-consume",
+                                ["--partitions", str(partitions), "--records", str(records),
+                                 "--rewind", "--timeout", "120"], True, 300))
                 disks = sorted(runs.get(("disk", "disk"), []), key=lambda r: r["mb_per_s"])
                 if disks:
                     results.append({**disks[(len(disks) - 1) // 2], **config})
@@ -345,17 +407,18 @@ def run_matrix(args, brokers, prefix):
                         r = median_result(runs[(broker.name, mode)])
                         if r:
                             results.append({**r, **config})
-                    topic = f"{t}-latency"
-                    create = broker.create_topic(topic, partitions)
-                    r = run_load(args, broker, "latency", topic,
-                                 base + ["--rate", str(args.rate),
-                                         "--duration", str(args.duration),
-                                         "--warmup", str(args.warmup),
-                                         "--timeout", str(args.latency_drain)],
-                                 create, args.duration + args.latency_drain + 60)
-                    if r:
-                        results.append({**r, **config})
-                    broker.delete_topic(args, topic)
+                    if "latency" in args.modes:
+                        topic = f"{t}-latency"
+                        create = broker.create_topic(topic, partitions)
+                        r = run_load(args, broker, "latency", topic,
+                                     base + ["--rate", str(args.rate),
+                                             "--duration", str(args.duration),
+                                             "--warmup", str(args.warmup),
+                                             "--timeout", str(args.latency_drain)],
+                                     create, args.duration + args.latency_drain + 60)
+                        if r:
+                            results.append({**r, **config})
+                        broker.delete_topic(args, topic)
                     broker.delete_topic(args, f"{t}-consume")
     return results
 
@@ -429,8 +492,19 @@ def report(args, results, sluices, started, finished):
         out(f"Dirty page cache at the start of a run (the whole machine's): "
             f"{min(dirty) / 1024:,.0f} to {max(dirty) / 1024:,.0f} MiB. "
             f"Produce and consume: median of {args.repeat} run(s), ± half the range.")
+    pinning = []
+    if args.broker_cpus is not None:
+        pinning.append(f"brokers on CPUs {args.broker_cpus_text}")
+    if args.mock_cpus:
+        pinning.append(f"the mock on CPUs {args.mock_cpus}")
+    if args.client_cpus is not None:
+        pinning.append(f"clients on CPUs {args.client_cpus_text}")
+    if pinning:
+        out("Pinned: " + ", ".join(pinning) + ".")
+    if args.producers > 1:
+        out(f"Produce runs: {args.producers} producer threads in one client.")
     out("")
-    for sluice in sluices:
+    for sluice in sluices if {"produce", "consume"} & args.modes else []:
         out(f"#### Throughput: {sluice} against the mock")
         out("")
         out("| value | partitions | acks | produce, Sluice | produce, mock | Sluice / mock "
@@ -445,6 +519,10 @@ def report(args, results, sluices, started, finished):
                     cells = [size_label(size), str(p), acks]
                     cpu = []
                     for mode in ("produce", "consume"):
+                        if mode not in args.modes:
+                            cells += ["not run"] * 3
+                            cpu.append("—")
+                            continue
                         s = find(results, sluice, mode, size, p, acks)
                         m = find(results, mock, mode, size, p, acks)
                         q = ratio(s, m)
@@ -456,7 +534,7 @@ def report(args, results, sluices, started, finished):
         out("")
         out(f"Targets: Sluice / mock ≥ 1.0 at acks=1, ≥ 0.8 at acks=all (✓ met, ✗ missed).")
         out("")
-        if "all" in args.acks:
+        if "all" in args.acks and "produce" in args.modes:
             out(f"#### acks=all: {sluice} against the disk alone")
             out("")
             out("| value | partitions | produce, Sluice (payload) | disk: pwrite + one fdatasync "
@@ -471,6 +549,7 @@ def report(args, results, sluices, started, finished):
                     out(f"| {size_label(size)} | {p} | {rate[0]} | {rate[1]} "
                         f"| {'—' if q is None else f'**{q:.2f}**'} |")
             out("")
+    for sluice in sluices if "latency" in args.modes else []:
         out(f"#### End-to-end latency at {args.rate:,} records/s: {sluice} against the mock")
         out("")
         out("| value | partitions | acks | Sluice p50 / p99 / p99.9 / max | p99 ≤ 1 ms "
@@ -512,6 +591,18 @@ def main():
     ap.add_argument("--latency-drain", type=int, default=3,
                     help="latency runs: seconds to wait for the last records")
     ap.add_argument("--quick", action="store_true", help="a tenth of the records, 2 s latency")
+    ap.add_argument("--modes", default="produce,consume,latency",
+                    help="which of produce, consume and latency to run (default all three)")
+    ap.add_argument("--producers", type=int, default=1,
+                    help="producer threads in each produce run's client (default 1)")
+    ap.add_argument("--baseline",
+                    help="another build directory: its Sluice runs beside this one's")
+    ap.add_argument("--broker-cpus", default="",
+                    help="CPUs for every broker, e.g. 0-3 (default: no pinning)")
+    ap.add_argument("--mock-cpus", default="",
+                    help="CPUs for the mock, if not --broker-cpus")
+    ap.add_argument("--client-cpus", default="",
+                    help="CPUs for every `sluice bench` client, e.g. 8-15 (default: no pinning)")
     ap.add_argument("--out", help="also write the markdown tables here")
     ap.add_argument("--json", help="write every `sluice bench` result (one JSON a line) here")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
@@ -519,6 +610,13 @@ def main():
     args.sizes = [int(x) for x in args.sizes.split(",")]
     args.partitions = [int(x) for x in args.partitions.split(",")]
     args.acks = args.acks.split(",")
+    args.modes = set(args.modes.split(","))
+    unknown = args.modes - {"produce", "consume", "latency"}
+    if unknown:
+        sys.exit(f"broker_bench: unknown mode(s) {', '.join(sorted(unknown))}")
+    args.broker_cpus_text, args.client_cpus_text = args.broker_cpus, args.client_cpus
+    args.broker_cpus = parse_cpus(args.broker_cpus)
+    args.client_cpus = parse_cpus(args.client_cpus)
     if args.quick:
         args.records_100 //= 10
         args.records_1k //= 10
@@ -528,7 +626,9 @@ def main():
     mock_binary = os.path.join(args.build, "bench", "mock_cluster")
     sluice_binary = os.path.join(args.build, "src", "app", "sluice")
     args.sluice = sluice_binary
-    for b in (mock_binary, sluice_binary):
+    baseline_binary = (os.path.join(args.baseline, "src", "app", "sluice")
+                       if args.baseline else sluice_binary)
+    for b in (mock_binary, sluice_binary, baseline_binary):
         if not os.access(b, os.X_OK):
             sys.exit(f"broker_bench: {b} is missing: build it first (make bench-broker)")
 
@@ -540,8 +640,13 @@ def main():
     prefix = f"bench{os.getpid()}"
     try:
         for smp in args.smp.split(","):
-            brokers.append(Sluice(sluice_binary, int(smp), workdir))
-        brokers.append(Mock(mock_binary, workdir))
+            brokers.append(Sluice(sluice_binary, int(smp), workdir, args.broker_cpus))
+            if args.baseline:
+                brokers.append(Sluice(baseline_binary, int(smp), workdir, args.broker_cpus,
+                                      name="baseline"))
+        brokers.append(Mock(mock_binary, workdir,
+                            parse_cpus(args.mock_cpus) if args.mock_cpus else args.broker_cpus))
+        args.brokers = brokers
         for b in brokers:
             log(f"{b.name}: pid {b.pid}, {b.bootstrap}")
         results = run_matrix(args, brokers, prefix)
