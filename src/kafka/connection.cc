@@ -8,8 +8,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 
+#include "base/async_write_all.h"
 #include "kafka/handlers.h"
 
 namespace sluice::kafka {
@@ -78,14 +78,6 @@ std::vector<asio::const_buffer> wire_buffers(const protocol::gathered_frame& fra
   if (frame.bytes.size() > from)
     out.emplace_back(frame.bytes.data() + from, frame.bytes.size() - from);
   return out;
-}
-// asio::async_write's default completion condition offers the socket at most
-// 64 KiB a call: a 1 MiB Fetch response took 16 sendmsg(2) calls, each a
-// trip through the event loop. Offering everything still unsent lets the
-// kernel take as much as fits in the socket's buffer (autotuned up to
-// tcp_wmem's maximum) in one call.
-auto everything_unsent(size_t total) {
-  return [total](const error_code& ec, size_t sent) -> size_t { return ec ? 0 : total - sent; };
 }
 
 struct connection::outbox {
@@ -287,12 +279,12 @@ asio::awaitable<void> connection::write_loop() {
     if (closed_) break;
     if (auto* gathered = std::get_if<protocol::gathered_frame>(&*next)) {
       const auto buffers = wire_buffers(*gathered);
-      co_await asio::async_write(socket_, buffers, everything_unsent(asio::buffer_size(buffers)),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await base::async_write_all(socket_, buffers,
+                                     asio::redirect_error(asio::use_awaitable, ec));
     } else {
       const auto& bytes = std::get<std::vector<uint8_t>>(*next);
-      co_await asio::async_write(socket_, asio::buffer(bytes), everything_unsent(bytes.size()),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await base::async_write_all(socket_, asio::buffer(bytes),
+                                     asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) {
       // EFAULT: the kernel could not read a page of the mapped log it was

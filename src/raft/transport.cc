@@ -9,10 +9,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <deque>
 #include <optional>
 
+#include "base/async_write_all.h"
 #include "base/byte_reader.h"
 #include "base/byte_writer.h"
 #include "base/crc32c.h"
@@ -222,7 +222,7 @@ asio::awaitable<void> transport::state::dial_loop(peer& p) {
       socket->set_option(tcp::no_delay(true), ec);
       frame f = make_frame(encode_hello({options.cluster_id, options.self, p.id}));
       std::array<asio::const_buffer, 2> buffers{asio::buffer(f.header), asio::buffer(f.payload)};
-      co_await asio::async_write(*socket, buffers, use_ec(ec));
+      co_await base::async_write_all(*socket, buffers, use_ec(ec));
     }
     if (!ec && !stopped) {
       auto up_since = std::chrono::steady_clock::now();
@@ -276,7 +276,7 @@ asio::awaitable<void> transport::state::write_loop(peer& p, tcp::socket& socket)
       buffers.push_back(asio::buffer(f.header));
       buffers.push_back(asio::buffer(f.payload));
     }
-    co_await asio::async_write(socket, buffers, use_ec(ec));
+    co_await base::async_write_all(socket, buffers, use_ec(ec));
     if (ec) {
       p.stats.frames_dropped += taken.size();
       break;
