@@ -35,7 +35,8 @@ other's core. --modes picks what runs (the latency runs alone, say), and
 
 --baseline runs a second Sluice per --smp value from another build directory
 (named baseline-smpN in the tables), in the same run and interleaved with the
-first: an A/B of two builds on the same machine drift.
+first: an A/B of two builds on the same machine drift. The clients are this
+build's `sluice bench` for both.
 
 The mock keeps only the last 5 MiB of each partition, so consume runs read a
 topic holding about 4 MB per partition, from both brokers, rewinding each
@@ -45,8 +46,8 @@ partition to its first offset after its last record until N records are read
 run writes behind the writeback of the ones before it. Every process started
 here is stopped by its PID at the end, whatever happens. Each run starts once
 no broker is busy any more (at most 20 s), so a broker still working off the
-last run's backlog does not share the CPUs with the next. About 2 minutes with
-the defaults on 2 cores, 3 with --smp 1,2.
+last run's backlog does not share the CPUs with the next. About 3 minutes with
+the defaults on 2 cores, 5 with --smp 1,2.
 """
 
 import argparse
@@ -76,22 +77,35 @@ def log(msg):
 
 
 def cpu_ns(pid):
-    """utime + stime of every thread of `pid` so far, in ns."""
-    with open(f"/proc/{pid}/stat") as f:
-        stat = f.read()
+    """utime + stime of every thread of `pid` so far, in ns (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return None
     fields = stat[stat.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
 
 
-def parse_cpus(text):
-    """'0-3,8' -> {0, 1, 2, 3, 8}; None for an empty text (no pinning)."""
+def parse_cpus(option, text):
+    """'0-3,8' -> {0, 1, 2, 3, 8}; None for an empty text (no pinning).
+
+    Exits with a message naming `option` for a malformed list or CPUs this
+    process may not run on."""
     if not text:
         return None
     cpus = set()
-    for part in text.split(","):
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            cpus.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        sys.exit(f"broker_bench: {option} {text!r}: expected CPU numbers and ranges, e.g. 0-3,8")
+    unavailable = cpus - os.sched_getaffinity(0)
+    if unavailable:
+        sys.exit(f"broker_bench: {option} {text}: CPUs {sorted(unavailable)} are not available "
+                 f"here (available: {sorted(os.sched_getaffinity(0))})")
     return cpus
 
 
@@ -296,8 +310,9 @@ def wait_quiet(brokers, limit_s=20.0):
     while True:
         before = [cpu_ns(b.pid) for b in brokers]
         time.sleep(window_s)
-        busy = [b.name for b, was in zip(brokers, before)
-                if cpu_ns(b.pid) - was > 0.05 * window_s * 1e9]
+        after = [cpu_ns(b.pid) for b in brokers]
+        busy = [b.name for b, was, now in zip(brokers, before, after)
+                if was is not None and now is not None and now - was > 0.05 * window_s * 1e9]
         if not busy:
             return
         if time.monotonic() > deadline:
@@ -305,9 +320,10 @@ def wait_quiet(brokers, limit_s=20.0):
             return
 
 
-def run_load(args, broker, mode, topic, extra, create, timeout):
-    """Runs `sluice bench MODE` once; returns its JSON summary, with the broker's CPU."""
-    wait_quiet(args.brokers)
+def run_load(args, brokers, broker, mode, topic, extra, create, timeout):
+    """Runs `sluice bench MODE` against `broker` once, when all `brokers` are
+    idle; returns its JSON summary, with the broker's CPU."""
+    wait_quiet(brokers)
     cmd = [args.sluice, "bench", mode, topic, "--brokers", broker.bootstrap,
            "--label", broker.name, "--format", "json"] + extra
     if not create:
@@ -333,10 +349,12 @@ def run_load(args, broker, mode, topic, extra, create, timeout):
     log(f"  {describe(result)}")
     result["broker"] = broker.name
     result["exit"] = out.returncode
-    result["broker_cpu_ns"] = after - before
+    # None when the broker died during the run.
+    cpu = after - before if before is not None and after is not None else None
+    result["broker_cpu_ns"] = cpu
     result["dirty_kb_before"] = dirty
     n = result.get("delivered") if mode == "produce" else result.get("consumed")
-    result["broker_cpu_ns_per_record"] = (after - before) / n if n else None
+    result["broker_cpu_ns_per_record"] = cpu / n if n and cpu is not None else None
     return result
 
 
@@ -372,20 +390,20 @@ def run_matrix(args, brokers, prefix):
                     for broker in brokers:
                         # The records a consume run reads: about 4 MB a partition.
                         create = broker.create_topic(f"{t}-consume", partitions)
-                        run_load(args, broker, "produce", f"{t}-consume",
+                        run_load(args, brokers, broker, "produce", f"{t}-consume",
                                  base + producers
                                  + ["--records", str(window * partitions), "--timeout", "120"],
                                  create, 120)
                 # Repetitions interleave the brokers, in turn first, so that
                 # each sees the same drift of a shared machine.
-                for rep in range(args.repeat if {"produce", "consume"} & args.modes else 0):
+                for rep in range(args.repeat):
                     order = brokers if rep % 2 == 0 else list(reversed(brokers))
                     for broker in order:
                         if "produce" in args.modes:
                             topic = f"{t}-produce{rep}"
                             create = broker.create_topic(topic, partitions)
                             runs[(broker.name, "produce")].append(run_load(
-                                args, broker, "produce", topic,
+                                args, brokers, broker, "produce", topic,
                                 base + producers
                                 + ["--records", str(records), "--timeout", "120"], create, 300))
                             broker.delete_topic(args, topic)
@@ -396,7 +414,7 @@ def run_matrix(args, brokers, prefix):
                                 runs.setdefault(("disk", "disk"), []).append(disk)
                         if "consume" in args.modes:
                             runs[(broker.name, "consume")].append(run_load(
-                                args, broker, "consume", f"{t}-consume",
+                                args, brokers, broker, "consume", f"{t}-consume",
                                 ["--partitions", str(partitions), "--records", str(records),
                                  "--rewind", "--timeout", "120"], True, 300))
                 disks = sorted(runs.get(("disk", "disk"), []), key=lambda r: r["mb_per_s"])
@@ -410,7 +428,7 @@ def run_matrix(args, brokers, prefix):
                     if "latency" in args.modes:
                         topic = f"{t}-latency"
                         create = broker.create_topic(topic, partitions)
-                        r = run_load(args, broker, "latency", topic,
+                        r = run_load(args, brokers, broker, "latency", topic,
                                      base + ["--rate", str(args.rate),
                                              "--duration", str(args.duration),
                                              "--warmup", str(args.warmup),
@@ -419,7 +437,8 @@ def run_matrix(args, brokers, prefix):
                         if r:
                             results.append({**r, **config})
                         broker.delete_topic(args, topic)
-                    broker.delete_topic(args, f"{t}-consume")
+                    if "consume" in args.modes:
+                        broker.delete_topic(args, f"{t}-consume")
     return results
 
 
@@ -490,21 +509,19 @@ def report(args, results, sluices, started, finished):
     dirty = [r["dirty_kb_before"] for r in results if r.get("dirty_kb_before", -1) >= 0]
     if dirty:
         out(f"Dirty page cache at the start of a run (the whole machine's): "
-            f"{min(dirty) / 1024:,.0f} to {max(dirty) / 1024:,.0f} MiB. "
-            f"Produce and consume: median of {args.repeat} run(s), ± half the range.")
-    pinning = []
-    if args.broker_cpus is not None:
-        pinning.append(f"brokers on CPUs {args.broker_cpus_text}")
-    if args.mock_cpus:
-        pinning.append(f"the mock on CPUs {args.mock_cpus}")
-    if args.client_cpus is not None:
-        pinning.append(f"clients on CPUs {args.client_cpus_text}")
+            f"{min(dirty) / 1024:,.0f} to {max(dirty) / 1024:,.0f} MiB.")
+    if {"produce", "consume"} & args.modes:
+        out(f"Produce and consume: median of {args.repeat} run(s), ± half the range.")
+    pinning = [f"{who} on CPUs {text}" for who, text in
+               (("brokers", args.broker_cpus_text), ("the mock", args.mock_cpus_text),
+                ("clients", args.client_cpus_text)) if text]
     if pinning:
         out("Pinned: " + ", ".join(pinning) + ".")
     if args.producers > 1:
         out(f"Produce runs: {args.producers} producer threads in one client.")
     out("")
-    for sluice in sluices if {"produce", "consume"} & args.modes else []:
+    throughput_tables = sluices if {"produce", "consume"} & args.modes else []
+    for sluice in throughput_tables:
         out(f"#### Throughput: {sluice} against the mock")
         out("")
         out("| value | partitions | acks | produce, Sluice | produce, mock | Sluice / mock "
@@ -549,7 +566,8 @@ def report(args, results, sluices, started, finished):
                     out(f"| {size_label(size)} | {p} | {rate[0]} | {rate[1]} "
                         f"| {'—' if q is None else f'**{q:.2f}**'} |")
             out("")
-    for sluice in sluices if "latency" in args.modes else []:
+    latency_tables = sluices if "latency" in args.modes else []
+    for sluice in latency_tables:
         out(f"#### End-to-end latency at {args.rate:,} records/s: {sluice} against the mock")
         out("")
         out("| value | partitions | acks | Sluice p50 / p99 / p99.9 / max | p99 ≤ 1 ms "
@@ -614,9 +632,12 @@ def main():
     unknown = args.modes - {"produce", "consume", "latency"}
     if unknown:
         sys.exit(f"broker_bench: unknown mode(s) {', '.join(sorted(unknown))}")
-    args.broker_cpus_text, args.client_cpus_text = args.broker_cpus, args.client_cpus
-    args.broker_cpus = parse_cpus(args.broker_cpus)
-    args.client_cpus = parse_cpus(args.client_cpus)
+    args.broker_cpus_text = args.broker_cpus
+    args.mock_cpus_text = args.mock_cpus
+    args.client_cpus_text = args.client_cpus
+    args.broker_cpus = parse_cpus("--broker-cpus", args.broker_cpus)
+    args.mock_cpus = parse_cpus("--mock-cpus", args.mock_cpus) or args.broker_cpus
+    args.client_cpus = parse_cpus("--client-cpus", args.client_cpus)
     if args.quick:
         args.records_100 //= 10
         args.records_1k //= 10
@@ -644,9 +665,7 @@ def main():
             if args.baseline:
                 brokers.append(Sluice(baseline_binary, int(smp), workdir, args.broker_cpus,
                                       name="baseline"))
-        brokers.append(Mock(mock_binary, workdir,
-                            parse_cpus(args.mock_cpus) if args.mock_cpus else args.broker_cpus))
-        args.brokers = brokers
+        brokers.append(Mock(mock_binary, workdir, args.mock_cpus))
         for b in brokers:
             log(f"{b.name}: pid {b.pid}, {b.bootstrap}")
         results = run_matrix(args, brokers, prefix)

@@ -279,12 +279,10 @@ asio::awaitable<void> connection::write_loop() {
     if (closed_) break;
     if (auto* gathered = std::get_if<protocol::gathered_frame>(&*next)) {
       const auto buffers = wire_buffers(*gathered);
-      co_await base::async_write_all(socket_, buffers,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+      co_await base::async_write_all(socket_, buffers, ec);
     } else {
       const auto& bytes = std::get<std::vector<uint8_t>>(*next);
-      co_await base::async_write_all(socket_, asio::buffer(bytes),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+      co_await base::async_write_all(socket_, asio::buffer(bytes), ec);
     }
     if (ec) {
       // EFAULT: the kernel could not read a page of the mapped log it was

@@ -30,7 +30,8 @@ constexpr size_t header_bytes = 8;            // u32 length, u32 crc32c
 constexpr uint32_t hello_magic = 0x534c5254;  // "SLRT"
 constexpr uint8_t hello_version = 1;
 constexpr size_t hello_bytes = 4 + 1 + 8 + 4 + 4;
-// One write takes at most this many queued frames (a bound on the iovecs).
+// One write takes at most this many queued frames (512 buffers, sent 64 a
+// sendmsg by base::async_write_all).
 constexpr size_t max_frames_per_write = 256;
 // After a failed accept (out of descriptors, say), wait before the next.
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
@@ -222,7 +223,7 @@ asio::awaitable<void> transport::state::dial_loop(peer& p) {
       socket->set_option(tcp::no_delay(true), ec);
       frame f = make_frame(encode_hello({options.cluster_id, options.self, p.id}));
       std::array<asio::const_buffer, 2> buffers{asio::buffer(f.header), asio::buffer(f.payload)};
-      co_await base::async_write_all(*socket, buffers, use_ec(ec));
+      co_await base::async_write_all(*socket, buffers, ec);
     }
     if (!ec && !stopped) {
       auto up_since = std::chrono::steady_clock::now();
@@ -276,7 +277,7 @@ asio::awaitable<void> transport::state::write_loop(peer& p, tcp::socket& socket)
       buffers.push_back(asio::buffer(f.header));
       buffers.push_back(asio::buffer(f.payload));
     }
-    co_await base::async_write_all(socket, buffers, use_ec(ec));
+    co_await base::async_write_all(socket, buffers, ec);
     if (ec) {
       p.stats.frames_dropped += taken.size();
       break;
