@@ -8,6 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstring>
 
 #include "base/async_write_all.h"
 #include "kafka/handlers.h"
@@ -23,6 +24,10 @@ namespace {
 // then less often, so that thousands of waiting readers do not spin.
 constexpr auto budget_retry_first = std::chrono::milliseconds(1);
 constexpr auto budget_retry_most = std::chrono::milliseconds(50);
+
+// What the reader reads into at once. A frame that fits is taken from it
+// with a copy; a larger one is read into a buffer of its own.
+constexpr size_t read_buffer_size = 16 * 1024;
 
 // A request body that is still missing more than this after the first read
 // is read with the socket's low watermark (SO_RCVLOWAT) at what is missing.
@@ -60,9 +65,7 @@ struct connection::queue {
   asio::experimental::channel<void(error_code, std::shared_ptr<queued_request>)> channel;
 };
 
-// The answers on their way to the writer, in request order; nullopt marks the
-// end: everything is answered and the connection may close.
-using outgoing = std::variant<std::vector<uint8_t>, protocol::gathered_frame, deferred_response>;
+namespace {
 
 // The buffers of a gathered frame in wire order: the frame's own bytes cut at
 // each splice, the spliced bytes in between.
@@ -80,6 +83,36 @@ std::vector<asio::const_buffer> wire_buffers(const protocol::gathered_frame& fra
   return out;
 }
 
+// The buffers less their first `sent` bytes.
+void drop_sent(std::vector<asio::const_buffer>& buffers, size_t sent) {
+  auto first = buffers.begin();
+  while (first != buffers.end() && sent >= first->size()) {
+    sent -= first->size();
+    ++first;
+  }
+  buffers.erase(buffers.begin(), first);
+  if (!buffers.empty()) buffers.front() += sent;
+}
+
+}  // namespace
+
+// An answer on its way to the client, and how much of it the processor
+// already wrote.
+struct connection::outgoing {
+  std::variant<std::vector<uint8_t>, protocol::gathered_frame, deferred_response> answer;
+  size_t sent = 0;
+
+  // The answer's bytes in wire order; not for a deferred answer.
+  std::vector<asio::const_buffer> buffers() const {
+    if (const auto* bytes = std::get_if<std::vector<uint8_t>>(&answer)) {
+      return {asio::buffer(*bytes)};
+    }
+    return wire_buffers(std::get<protocol::gathered_frame>(answer));
+  }
+};
+
+// The answers on their way to the writer, in request order; nullopt marks the
+// end: everything is answered and the connection may close.
 struct connection::outbox {
   explicit outbox(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
   asio::experimental::channel<void(error_code, std::optional<outgoing>)> channel;
@@ -101,6 +134,10 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
   peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
   client_host_ = ec ? "/unknown" : "/" + remote.address().to_string();
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // The processor's writes must not wait for room in the socket (the writer's
+  // are asynchronous either way).
+  socket_.non_blocking(true, ec);
+  read_buffer_.reset(new uint8_t[read_buffer_size]);
   // The reader may be at most this many requests ahead of the processor
   // (the channel's buffer, plus one the reader holds while it waits).
   size_t capacity = static_cast<size_t>(std::max(1, broker_.config.queued_max_requests - 1));
@@ -151,18 +188,16 @@ asio::awaitable<void> connection::read_loop() {
   auto self = shared_from_this();
   const int32_t max_frame = broker_.config.socket_request_max_bytes;
   while (!closed_ && !stopping_) {
-    std::array<uint8_t, 4> prefix;
-    error_code ec;
-    co_await asio::async_read(socket_, asio::buffer(prefix),
-                              asio::redirect_error(asio::use_awaitable, ec));
+    error_code ec = co_await fill_read_buffer(4);
     if (ec) break;
-    last_activity_ = std::chrono::steady_clock::now();
-    auto size = protocol::parse_frame_size(std::span<const uint8_t, 4>(prefix), max_frame);
+    auto size = protocol::parse_frame_size(
+        std::span<const uint8_t, 4>(read_buffer_.get() + read_begin_, 4), max_frame);
     if (!size) {
       // Kafka closes the connection rather than reading an oversized frame.
       close(size.error().message);
       break;
     }
+    read_begin_ += 4;
     asio::steady_timer wait(socket_.get_executor());
     std::chrono::milliseconds retry = budget_retry_first;
     bool acquired = false;
@@ -176,14 +211,16 @@ asio::awaitable<void> connection::read_loop() {
     // Not zero-filled: a client that announces a large frame and sends
     // nothing costs address space, not memory.
     std::shared_ptr<uint8_t[]> body(new uint8_t[static_cast<size_t>(*size)]);
-    ec = co_await read_body(std::span<uint8_t>(body.get(), static_cast<size_t>(*size)));
+    ec = co_await read_frame_body(std::span<uint8_t>(body.get(), static_cast<size_t>(*size)));
     if (ec) break;
-    last_activity_ = std::chrono::steady_clock::now();
     const uint8_t* data = body.get();
     request->frame = base::shared_bytes(std::move(body), data, static_cast<size_t>(*size));
-    co_await queue_->channel.async_send(error_code{}, std::move(request),
-                                        asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+    // The processor usually waits for it: hand it over without suspending.
+    if (!queue_->channel.try_send(error_code{}, request)) {
+      co_await queue_->channel.async_send(error_code{}, std::move(request),
+                                          asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
   }
   // Tell the processor there is nothing more (it may have closed the channel).
   error_code ignored;
@@ -191,6 +228,46 @@ asio::awaitable<void> connection::read_loop() {
     co_await queue_->channel.async_send(error_code{}, nullptr,
                                         asio::redirect_error(asio::use_awaitable, ignored));
   }
+}
+
+// Reads until the read buffer holds at least `wanted` bytes (no more than
+// read_buffer_size), moving what it holds to its start when the room after
+// it is too small.
+asio::awaitable<error_code> connection::fill_read_buffer(size_t wanted) {
+  error_code ec;
+  while (read_end_ - read_begin_ < wanted) {
+    if (read_buffer_size - read_begin_ < wanted) {
+      std::memmove(read_buffer_.get(), read_buffer_.get() + read_begin_, read_end_ - read_begin_);
+      read_end_ -= read_begin_;
+      read_begin_ = 0;
+    }
+    read_end_ += co_await socket_.async_read_some(
+        asio::buffer(read_buffer_.get() + read_end_, read_buffer_size - read_end_),
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+    last_activity_ = std::chrono::steady_clock::now();
+  }
+  co_return ec;
+}
+
+// Fills a frame's body: from the read buffer when it fits there, else with
+// what the buffer holds and then straight from the socket.
+asio::awaitable<error_code> connection::read_frame_body(std::span<uint8_t> body) {
+  error_code ec;
+  if (body.size() <= read_buffer_size) {
+    ec = co_await fill_read_buffer(body.size());
+    if (ec) co_return ec;
+    std::memcpy(body.data(), read_buffer_.get() + read_begin_, body.size());
+    read_begin_ += body.size();
+  } else {
+    const size_t buffered = read_end_ - read_begin_;
+    std::memcpy(body.data(), read_buffer_.get() + read_begin_, buffered);
+    read_begin_ = read_end_;
+    ec = co_await read_body(body.subspan(buffered));
+    if (!ec) last_activity_ = std::chrono::steady_clock::now();
+  }
+  if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
+  co_return ec;
 }
 
 // A large request arrives in pieces of a few dozen KiB. Read as they come,
@@ -234,8 +311,17 @@ asio::awaitable<void> connection::process_loop() {
   auto self = shared_from_this();
   while (!closed_) {
     error_code ec;
-    auto request =
-        co_await queue_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    std::shared_ptr<queued_request> request;
+    // A request the reader queued ahead is taken without suspending.
+    const bool queued =
+        queue_->channel.try_receive([&](error_code e, std::shared_ptr<queued_request> r) {
+          ec = e;
+          request = std::move(r);
+        });
+    if (!queued) {
+      request =
+          co_await queue_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) break;
     if (!request) {
       // The client is done (or the broker stops): the writer closes the
@@ -267,9 +353,9 @@ asio::awaitable<void> connection::write_loop() {
       close("");
       break;
     }
-    if (auto* deferred = std::get_if<deferred_response>(&*next)) {
+    if (auto* deferred = std::get_if<deferred_response>(&next->answer)) {
       try {
-        *next = co_await std::move(deferred->finish);
+        next->answer = co_await std::move(deferred->finish);
       } catch (const std::exception& e) {
         spdlog::error("request from {} failed: {}", peer_, e.what());
         close("");
@@ -277,24 +363,25 @@ asio::awaitable<void> connection::write_loop() {
       }
     }
     if (closed_) break;
-    if (auto* gathered = std::get_if<protocol::gathered_frame>(&*next)) {
-      const auto buffers = wire_buffers(*gathered);
-      co_await base::async_write_all(socket_, buffers, ec);
-    } else {
-      const auto& bytes = std::get<std::vector<uint8_t>>(*next);
-      co_await base::async_write_all(socket_, asio::buffer(bytes), ec);
-    }
+    auto buffers = next->buffers();
+    drop_sent(buffers, next->sent);
+    co_await base::async_write_all(socket_, buffers, ec);
     if (ec) {
-      // EFAULT: the kernel could not read a page of the mapped log it was
-      // sending (an I/O error): a storage problem, not the client's.
-      if (ec == asio::error::fault) {
-        spdlog::error("sending to {} failed reading the log: {}", peer_, ec.message());
-      }
-      close(ec.message());
+      close_after_write_error(ec);
       break;
     }
+    --answers_with_writer_;
     last_activity_ = std::chrono::steady_clock::now();
   }
+}
+
+void connection::close_after_write_error(const error_code& ec) {
+  // EFAULT: the kernel could not read a page of the mapped log it was
+  // sending (an I/O error): a storage problem, not the client's.
+  if (ec == asio::error::fault) {
+    spdlog::error("sending to {} failed reading the log: {}", peer_, ec.message());
+  }
+  close(ec.message());
 }
 
 asio::awaitable<bool> connection::process(queued_request& request) {
@@ -319,7 +406,7 @@ asio::awaitable<bool> connection::process(queued_request& request) {
       co_return false;
     }
     // KIP-511: answer an ApiVersions too new for us in v0 with our range.
-    answer = protocol::encode_unsupported_api_versions_frame(
+    answer.answer = protocol::encode_unsupported_api_versions_frame(
         header.correlation_id, served->min_version, served->max_version);
   } else {
     request_context ctx{broker_,        header,      header.request_api_version, key, parsed->body,
@@ -331,16 +418,39 @@ asio::awaitable<bool> connection::process(queued_request& request) {
     }
     if (std::holds_alternative<no_response>(result)) co_return true;
     if (auto* deferred = std::get_if<deferred_response>(&result)) {
-      answer = std::move(*deferred);
+      answer.answer = std::move(*deferred);
     } else if (auto* gathered = std::get_if<protocol::gathered_frame>(&result)) {
-      answer = std::move(*gathered);
+      answer.answer = std::move(*gathered);
     } else {
-      answer = std::move(std::get<std::vector<uint8_t>>(result));
+      answer.answer = std::move(std::get<std::vector<uint8_t>>(result));
     }
   }
+  co_return co_await send_answer(std::move(answer));
+}
+
+// Writes the answer at once when nothing is ahead of it; what the socket has
+// no room for, and any answer behind a deferred one, goes to the writer.
+asio::awaitable<bool> connection::send_answer(outgoing answer) {
   error_code ec;
-  co_await outbox_->channel.async_send(error_code{}, std::optional<outgoing>(std::move(answer)),
-                                       asio::redirect_error(asio::use_awaitable, ec));
+  if (answers_with_writer_ == 0 && !std::holds_alternative<deferred_response>(answer.answer)) {
+    const auto buffers = answer.buffers();
+    answer.sent = socket_.write_some(buffers, ec);
+    if (ec && ec != asio::error::would_block) {
+      close_after_write_error(ec);
+      co_return false;
+    }
+    if (answer.sent == asio::buffer_size(buffers)) {
+      last_activity_ = std::chrono::steady_clock::now();
+      co_return true;
+    }
+  }
+  ++answers_with_writer_;
+  std::optional<outgoing> queued(std::move(answer));
+  // try_send leaves `queued` as it was when it fails.
+  if (!outbox_->channel.try_send(error_code{}, std::move(queued))) {
+    co_await outbox_->channel.async_send(error_code{}, std::move(queued),
+                                         asio::redirect_error(asio::use_awaitable, ec));
+  }
   co_return !ec;
 }
 

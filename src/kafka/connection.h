@@ -9,7 +9,15 @@
 // be deferred (an acks=all write waiting for its fsync): the processor goes
 // on with the next request meanwhile, so one fsync can cover several
 // requests of the connection, and the writer waits for it before sending it
-// and anything after it. Request bytes are counted against a budget shared by
+// and anything after it.
+//
+// Small requests cost the broker more in hand-offs than in work, so the
+// common path takes as few as it can: the reader reads whatever has arrived
+// into one buffer and takes every whole frame from it (one recv(2) for a
+// request, or for many), and the processor writes an answer to the socket
+// itself when nothing is ahead of it and the socket takes it all. The writer
+// wakes only for the rest: deferred answers, answers behind them, and
+// answers a slow client has not made room for. Request bytes are counted against a budget shared by
 // all connections: when it is spent, readers stop reading and TCP pushes back
 // on the clients, so a flood never grows memory without bound.
 //
@@ -64,14 +72,19 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   struct queued_request;
   struct queue;
+  struct outgoing;
   struct outbox;
 
   boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<boost::system::error_code> fill_read_buffer(size_t wanted);
+  boost::asio::awaitable<boost::system::error_code> read_frame_body(std::span<uint8_t> body);
   boost::asio::awaitable<boost::system::error_code> read_body(std::span<uint8_t> body);
   boost::asio::awaitable<void> process_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(queued_request& request);
+  boost::asio::awaitable<bool> send_answer(outgoing answer);
+  void close_after_write_error(const boost::system::error_code& ec);
   void close(std::string_view why);
 
   broker_services& broker_;
@@ -81,8 +94,15 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string client_host_;
   request_budget& budget_;
   std::atomic<int>& open_count_;
+  // What the reader has read and not yet taken: [read_begin_, read_end_).
+  std::unique_ptr<uint8_t[]> read_buffer_;
+  size_t read_begin_ = 0;
+  size_t read_end_ = 0;
   std::unique_ptr<queue> queue_;
   std::unique_ptr<outbox> outbox_;
+  // Answers handed to the writer and not yet written: while there are any,
+  // the processor queues behind them rather than writing itself.
+  size_t answers_with_writer_ = 0;
   boost::asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;

@@ -39,6 +39,20 @@ def api_versions_v3_body():
     return compact_string("sluice-it") + compact_string("1.0") + b"\x00"
 
 
+def padded_api_versions(corr, body_size):
+    """An ApiVersions v3 request whose body (the frame less its size prefix)
+    is `body_size` bytes: the bulk an unknown tagged field, which the broker
+    skips."""
+    pad = 0
+    for _ in range(4):
+        assert pad >= 0, "%d bytes is too small a body" % body_size  # the padding's own length prefix may grow a byte
+        body = (compact_string("sluice-it") + compact_string("1.0") + uvarint(1) + uvarint(1000)
+                + uvarint(pad) + b"\x5a" * pad)
+        frame = request(API_VERSIONS, 3, corr, body, flexible=True)
+        pad += body_size - (len(frame) - 4)
+    return frame
+
+
 def parse_api_versions_v3(frame):
     corr, err = struct.unpack_from(">ih", frame, 0)
     n, pos = read_uvarint(frame, 6)
@@ -103,6 +117,70 @@ class HostileTest(unittest.TestCase):
             s.sendall(b"".join(request(API_VERSIONS, i % 3, 10_000 + i) for i in range(n)))
             corrs = [struct.unpack_from(">i", recv_frame(s))[0] for _ in range(n)]
         self.assertEqual(corrs, [10_000 + i for i in range(n)])
+
+    def test_frames_around_the_read_buffer_size_are_answered_in_order(self):
+        # The broker reads into a 16 KiB buffer and takes every whole frame
+        # from it; it moves a partial frame to the buffer's start, and reads
+        # a larger one into a buffer of its own after what it already holds.
+        # Bodies just under, at and over that size, back to back with small
+        # ones and cut at odd places, must all be answered in order.
+        buffer_size = 16 * 1024
+        bodies = [buffer_size - 1, buffer_size, buffer_size + 1, 100, buffer_size - 100,
+                  50_000, 10_000, 9_000, buffer_size, 120]
+        frames = [padded_api_versions(1000 + i, body) for i, body in enumerate(bodies)]
+        self.assertEqual([len(f) - 4 for f in frames], bodies)
+        data = b"".join(frames)
+        for piece in (len(data), 7001, 4099):
+            with connect(self.port) as s:
+                for start in range(0, len(data), piece):
+                    s.sendall(data[start:start + piece])
+                    time.sleep(0.01)
+                for i in range(len(frames)):
+                    corr, err, apis, _ = parse_api_versions_v3(recv_frame(s))
+                    self.assertEqual((corr, err), (1000 + i, 0), "piece %d" % piece)
+                    self.assertIn(API_VERSIONS, apis)
+
+    def test_answers_to_a_client_that_does_not_read_arrive_whole_and_in_order(self):
+        # The broker writes an answer itself when nothing is ahead of it and
+        # hands what the socket has no room for to its writer; the answers
+        # behind queue until the writer has caught up. A client that
+        # pipelines 150 Fetch requests of about 100 KiB each (more than the
+        # socket buffers hold), each followed by an ApiVersions, and reads
+        # only after a pause, through a small receive buffer, must get every
+        # answer whole and in order.
+        topic = "unread-answers"
+        harness.create_topic(self.broker.bootstrap, topic)
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
+                      "message.max.bytes": 1 << 20, "linger.ms": 20})
+        values = [bytes([i]) * (100 << 10) for i in range(10)]
+        for v in values:
+            p.produce(topic, value=v, partition=0)
+        self.assertEqual(p.flush(30), 0)
+
+        def fetch(corr, offset):
+            return request(FETCH, 4, corr, fetch_body(4, topic, 0, offset, 100 << 10))
+
+        expected = {}
+        with connect(self.port, timeout=30) as s:
+            for offset in range(len(values)):
+                s.sendall(fetch(offset, offset))
+                corr, ((_, _, err, _, records),) = parse_fetch(recv_frame(s, timeout=30), 4)
+                self.assertEqual((corr, err), (offset, 0))
+                self.assertGreater(len(records), 100 << 10)
+                expected[offset] = records
+
+        n = 150
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 10)
+            s.sendall(b"".join(fetch(30_000 + i, i % len(values)) + request(API_VERSIONS, 0, i)
+                               for i in range(n)))
+            time.sleep(0.5)
+            for i in range(n):
+                corr, ((_, _, err, _, records),) = parse_fetch(recv_frame(s, timeout=30), 4)
+                self.assertEqual((corr, err), (30_000 + i, 0))
+                self.assertEqual(records, expected[i % len(values)], "fetch %d" % i)
+                corr, err, _ = parse_api_versions_v0(recv_frame(s, timeout=30))
+                self.assertEqual((corr, err), (i, 0))
 
     def test_large_request_in_pieces_is_answered(self):
         # The broker reads a large body with the socket's low watermark at
