@@ -67,11 +67,10 @@ struct connection::queue {
 
 namespace {
 
-// The buffers of a gathered frame in wire order: the frame's own bytes cut at
-// each splice, the spliced bytes in between.
-std::vector<asio::const_buffer> wire_buffers(const protocol::gathered_frame& frame) {
-  std::vector<asio::const_buffer> out;
-  out.reserve(2 * frame.splices.size() + 1);
+// Appends the buffers of a gathered frame in wire order: the frame's own
+// bytes cut at each splice, the spliced bytes in between.
+void append_wire_buffers(const protocol::gathered_frame& frame,
+                         std::vector<asio::const_buffer>& out) {
   size_t from = 0;
   for (const auto& splice : frame.splices) {
     if (splice.at > from) out.emplace_back(frame.bytes.data() + from, splice.at - from);
@@ -80,19 +79,10 @@ std::vector<asio::const_buffer> wire_buffers(const protocol::gathered_frame& fra
   }
   if (frame.bytes.size() > from)
     out.emplace_back(frame.bytes.data() + from, frame.bytes.size() - from);
-  return out;
 }
 
-// The buffers less their first `sent` bytes.
-void drop_sent(std::vector<asio::const_buffer>& buffers, size_t sent) {
-  auto first = buffers.begin();
-  while (first != buffers.end() && sent >= first->size()) {
-    sent -= first->size();
-    ++first;
-  }
-  buffers.erase(buffers.begin(), first);
-  if (!buffers.empty()) buffers.front() += sent;
-}
+// The most answers the writer gathers into one write.
+constexpr size_t answers_per_write = 256;
 
 }  // namespace
 
@@ -102,12 +92,24 @@ struct connection::outgoing {
   std::variant<std::vector<uint8_t>, protocol::gathered_frame, deferred_response> answer;
   size_t sent = 0;
 
-  // The answer's bytes in wire order; not for a deferred answer.
-  std::vector<asio::const_buffer> buffers() const {
+  // Appends the answer's bytes not yet sent, in wire order; not for a
+  // deferred answer.
+  void append_unsent(std::vector<asio::const_buffer>& out) const {
+    const size_t first = out.size();
     if (const auto* bytes = std::get_if<std::vector<uint8_t>>(&answer)) {
-      return {asio::buffer(*bytes)};
+      out.push_back(asio::buffer(*bytes));
+    } else {
+      append_wire_buffers(std::get<protocol::gathered_frame>(answer), out);
     }
-    return wire_buffers(std::get<protocol::gathered_frame>(answer));
+    size_t skip = sent;
+    auto unsent = out.begin() + static_cast<std::ptrdiff_t>(first);
+    while (unsent != out.end() && skip >= unsent->size()) {
+      skip -= unsent->size();
+      ++unsent;
+    }
+    const bool inside_one = unsent != out.end() && skip > 0;
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(first), unsent);
+    if (inside_one) out[first] += skip;
   }
 };
 
@@ -342,37 +344,66 @@ asio::awaitable<void> connection::process_loop() {
   close("");
 }
 
+// Sends the answers in order. It gathers an answer and the ones queued
+// behind it that are ready into one write: an fsync for one acks=all answer
+// usually covers dozens queued behind it, and one write each would cost the
+// shard more than the fsync. What it gathered goes out before it waits for an
+// fsync.
 asio::awaitable<void> connection::write_loop() {
   auto self = shared_from_this();
-  while (!closed_) {
+  std::vector<outgoing> gathered;
+  bool more = true;
+  while (more && !closed_) {
     error_code ec;
     auto next =
         co_await outbox_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    if (!next) {
-      close("");
-      break;
-    }
-    if (auto* deferred = std::get_if<deferred_response>(&next->answer)) {
-      try {
-        next->answer = co_await std::move(deferred->finish);
-      } catch (const std::exception& e) {
-        spdlog::error("request from {} failed: {}", peer_, e.what());
-        close("");
+    while (true) {
+      if (!next) {
+        more = false;
         break;
       }
+      if (auto* deferred = std::get_if<deferred_response>(&next->answer)) {
+        if (!deferred->durable() && !co_await write_gathered(gathered)) co_return;
+        try {
+          next->answer = co_await std::move(deferred->finish);
+        } catch (const std::exception& e) {
+          spdlog::error("request from {} failed: {}", peer_, e.what());
+          close("");
+          co_return;
+        }
+        if (closed_) co_return;
+      }
+      gathered.push_back(std::move(*next));
+      if (gathered.size() == answers_per_write) break;
+      const bool queued =
+          outbox_->channel.try_receive([&](error_code e, std::optional<outgoing> answer) {
+            ec = e;
+            next = std::move(answer);
+          });
+      if (!queued || ec) break;
     }
-    if (closed_) break;
-    auto buffers = next->buffers();
-    drop_sent(buffers, next->sent);
-    co_await base::async_write_all(socket_, buffers, ec);
-    if (ec) {
-      close_after_write_error(ec);
-      break;
-    }
-    --answers_with_writer_;
-    last_activity_ = std::chrono::steady_clock::now();
+    if (!co_await write_gathered(gathered)) co_return;
   }
+  close("");
+}
+
+// Writes the gathered answers and forgets them; false if the connection
+// closed.
+asio::awaitable<bool> connection::write_gathered(std::vector<outgoing>& answers) {
+  if (answers.empty()) co_return !closed_;
+  std::vector<asio::const_buffer> buffers;
+  for (const auto& answer : answers) answer.append_unsent(buffers);
+  error_code ec;
+  co_await base::async_write_all(socket_, buffers, ec);
+  if (ec) {
+    close_after_write_error(ec);
+    co_return false;
+  }
+  answers_with_writer_ -= answers.size();
+  answers.clear();
+  last_activity_ = std::chrono::steady_clock::now();
+  co_return true;
 }
 
 void connection::close_after_write_error(const error_code& ec) {
@@ -433,13 +464,21 @@ asio::awaitable<bool> connection::process(queued_request& request) {
 asio::awaitable<bool> connection::send_answer(outgoing answer) {
   error_code ec;
   if (answers_with_writer_ == 0 && !std::holds_alternative<deferred_response>(answer.answer)) {
-    const auto buffers = answer.buffers();
-    answer.sent = socket_.write_some(buffers, ec);
+    size_t size = 0;
+    if (const auto* bytes = std::get_if<std::vector<uint8_t>>(&answer.answer)) {
+      size = bytes->size();
+      answer.sent = socket_.write_some(asio::buffer(*bytes), ec);
+    } else {
+      std::vector<asio::const_buffer> buffers;
+      answer.append_unsent(buffers);
+      size = asio::buffer_size(buffers);
+      answer.sent = socket_.write_some(buffers, ec);
+    }
     if (ec && ec != asio::error::would_block) {
       close_after_write_error(ec);
       co_return false;
     }
-    if (answer.sent == asio::buffer_size(buffers)) {
+    if (answer.sent == size) {
       last_activity_ = std::chrono::steady_clock::now();
       co_return true;
     }

@@ -9,17 +9,18 @@
 // be deferred (an acks=all write waiting for its fsync): the processor goes
 // on with the next request meanwhile, so one fsync can cover several
 // requests of the connection, and the writer waits for it before sending it
-// and anything after it.
+// and anything after it. Request bytes are counted against a budget shared
+// by all connections: when it is spent, readers stop reading and TCP pushes
+// back on the clients, so a flood never grows memory without bound.
 //
-// Small requests cost the broker more in hand-offs than in work, so the
-// common path takes as few as it can: the reader reads whatever has arrived
-// into one buffer and takes every whole frame from it (one recv(2) for a
-// request, or for many), and the processor writes an answer to the socket
-// itself when nothing is ahead of it and the socket takes it all. The writer
-// wakes only for the rest: deferred answers, answers behind them, and
-// answers a slow client has not made room for. Request bytes are counted against a budget shared by
-// all connections: when it is spent, readers stop reading and TCP pushes back
-// on the clients, so a flood never grows memory without bound.
+// Small requests cost the broker more in hand-offs and system calls than in
+// work, so the common path takes as few as it can. The reader reads whatever
+// has arrived into one buffer and takes every whole frame from it: one
+// recv(2) for one request or for many. The processor writes an answer to the
+// socket itself when nothing is ahead of it. The writer wakes only for the
+// rest (deferred answers, the answers behind them, what a slow client has no
+// room for yet), and sends all the answers that are ready in one write: one
+// fsync often covers dozens of acks=all answers.
 //
 // A connection closes on a malformed frame or an unserved API (as Kafka
 // closes it), after connections.max.idle.ms without traffic, and on
@@ -33,6 +34,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kafka/request_context.h"
 
@@ -81,6 +83,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<boost::system::error_code> read_body(std::span<uint8_t> body);
   boost::asio::awaitable<void> process_loop();
   boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<bool> write_gathered(std::vector<outgoing>& answers);
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(queued_request& request);
   boost::asio::awaitable<bool> send_answer(outgoing answer);

@@ -326,9 +326,11 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
 
   if (request.acks == 0) co_return no_response{};
   if (!to_flush.empty()) {
-    co_return deferred_response{answer_when_durable(ctx.broker, std::move(image),
-                                                    std::move(to_flush), std::move(response),
-                                                    ctx.version, ctx.header.correlation_id)};
+    std::vector<std::pair<const partition*, int64_t>> durable_at(to_flush.begin(), to_flush.end());
+    co_return deferred_response{
+        answer_when_durable(ctx.broker, std::move(image), std::move(to_flush), std::move(response),
+                            ctx.version, ctx.header.correlation_id),
+        std::move(durable_at)};
   }
   co_return encode_response(ctx, response);
 }

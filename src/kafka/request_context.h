@@ -53,6 +53,19 @@ struct close_connection {
 // meanwhile.
 struct deferred_response {
   boost::asio::awaitable<std::vector<uint8_t>> finish;
+  // The partitions and the log end each must have on disk. The image that
+  // `finish` holds keeps them alive.
+  std::vector<std::pair<const partition*, int64_t>> durable_at;
+
+  // Whether `finish` can complete without waiting for an fsync: one that
+  // the writer started for an earlier answer often covered this one too, and
+  // then the writer sends both in one write.
+  bool durable() const {
+    for (const auto& [p, end] : durable_at) {
+      if (p->log->recovery_point() < end) return false;
+    }
+    return true;
+  }
 };
 using handler_result = std::variant<std::vector<uint8_t>, protocol::gathered_frame, no_response,
                                     close_connection, deferred_response>;

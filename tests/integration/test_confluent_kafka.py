@@ -87,6 +87,33 @@ class ConfluentKafkaTest(harness.BrokerTestCase):
             self.assertEqual(ts_type, 1, "timestamp type at %s (1 = CreateTime)" % (where,))
             self.assertGreater(ts, 0)
 
+    def test_acks_all_without_linger_many_requests_in_flight(self):
+        # One record a request, thousands in flight on one connection: the
+        # broker answers them in order, gathering the answers one fsync
+        # covered into one write. Every report must carry its own offset.
+        topic = "ck-acks-all-in-flight"
+        harness.create_topic(self.bootstrap, topic, partitions=6)
+        n = 20000
+        dr = DeliveryLog()
+        p = producer(self.bootstrap, **{"acks": "all", "linger.ms": 0,
+                                        "enable.idempotence": False,
+                                        "max.in.flight.requests.per.connection": 1000})
+        for i in range(n):
+            p.produce(topic, value=b"in-flight-%d" % i, partition=i % 6, on_delivery=dr)
+            p.poll(0)
+        flush(self, p, dr, n)
+        delivered = {}
+        for part, off, _, value in dr.ok:
+            delivered.setdefault(part, []).append((off, value))
+        for part in range(6):
+            offsets = sorted(off for off, _ in delivered[part])
+            self.assertEqual(offsets, list(range(n // 6 + (part < n % 6))), "partition %d" % part)
+        where = {(part, off): value for part, pairs in delivered.items() for off, value in pairs}
+        msgs = harness.ck_read_all(self.bootstrap, topic)
+        self.assertEqual(len(msgs), n)
+        for m in msgs:
+            self.assertEqual(m.value(), where[(m.partition(), m.offset())])
+
     def test_consume_from_end_sees_only_new_messages(self):
         topic = "ck-from-end"
         harness.create_topic(self.bootstrap, topic, partitions=2)
