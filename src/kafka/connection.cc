@@ -129,6 +129,7 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
       budget_(budget),
       open_count_(open_count),
       idle_timer_(socket_.get_executor()),
+      writer_caught_up_(socket_.get_executor()),
       last_activity_(std::chrono::steady_clock::now()) {
   open_count_.fetch_add(1);
   error_code ec;
@@ -184,6 +185,7 @@ void connection::close(std::string_view why) {
   outbox_->channel.cancel();
   outbox_->channel.close();
   idle_timer_.cancel();
+  writer_caught_up_.cancel();
 }
 
 asio::awaitable<void> connection::read_loop() {
@@ -364,7 +366,7 @@ asio::awaitable<void> connection::write_loop() {
         break;
       }
       if (auto* deferred = std::get_if<deferred_response>(&next->answer)) {
-        if (!deferred->durable() && !co_await write_gathered(gathered)) co_return;
+        if (!deferred->ready() && !co_await write_gathered(gathered)) co_return;
         try {
           next->answer = co_await std::move(deferred->finish);
         } catch (const std::exception& e) {
@@ -401,6 +403,7 @@ asio::awaitable<bool> connection::write_gathered(std::vector<outgoing>& answers)
     co_return false;
   }
   answers_with_writer_ -= answers.size();
+  if (answers_with_writer_ == 0) writer_caught_up_.cancel();
   answers.clear();
   last_activity_ = std::chrono::steady_clock::now();
   co_return true;
@@ -440,6 +443,11 @@ asio::awaitable<bool> connection::process(queued_request& request) {
     answer.answer = protocol::encode_unsupported_api_versions_frame(
         header.correlation_id, served->min_version, served->max_version);
   } else {
+    // A Produce's appends on other shards may still run while its answer
+    // waits in the writer; any other request must see them done, as it
+    // would had it been handled after the answer went out (as Kafka does).
+    if (key != protocol::api_key::produce) co_await wait_for_writer();
+    if (closed_) co_return false;
     request_context ctx{broker_,        header,      header.request_api_version, key, parsed->body,
                         listener_name_, client_host_};
     handler_result result = co_await dispatch(ctx);
@@ -491,6 +499,14 @@ asio::awaitable<bool> connection::send_answer(outgoing answer) {
                                          asio::redirect_error(asio::use_awaitable, ec));
   }
   co_return !ec;
+}
+
+asio::awaitable<void> connection::wait_for_writer() {
+  while (answers_with_writer_ > 0 && !closed_) {
+    error_code ignored;
+    writer_caught_up_.expires_at(asio::steady_timer::time_point::max());
+    co_await writer_caught_up_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
 }
 
 asio::awaitable<void> connection::idle_watchdog() {

@@ -87,6 +87,8 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(queued_request& request);
   boost::asio::awaitable<bool> send_answer(outgoing answer);
+  // Until every answer handed to the writer is written.
+  boost::asio::awaitable<void> wait_for_writer();
   void close_after_write_error(const boost::system::error_code& ec);
   void close(std::string_view why);
 
@@ -107,6 +109,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // the processor queues behind them rather than writing itself.
   size_t answers_with_writer_ = 0;
   boost::asio::steady_timer idle_timer_;
+  // Cancelled when the writer has written every answer handed to it.
+  boost::asio::steady_timer writer_caught_up_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
   bool stopping_ = false;

@@ -1,11 +1,17 @@
 // Produce: validate each partition's records here, on the connection's shard,
 // then append them on the partition's owner shard, where the idempotent
-// producer state lives; acks=all waits for an fsync (while flush.on.acks.all,
+// producer state lives (without waiting for those on other shards: the
+// answer does); acks=all waits for an fsync (while flush.on.acks.all,
 // Sluice's default) on the blocking pool before answering.
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "cluster/topic_name.h"
 #include "kafka/fetch_waiters.h"
@@ -175,10 +181,9 @@ int32_t next_sequence(const protocol::batch_header& batch) {
 }
 
 // `durable_end` gets the log end offset the answer depends on.
-asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
-                                      partition_answer& answer, int64_t& durable_end,
-                                      std::shared_ptr<const metadata_image> image,
-                                      broker_services& broker) {
+void append_on_owner(partition& p, checked_records& records, partition_answer& answer,
+                     int64_t& durable_end, std::shared_ptr<const metadata_image> image,
+                     broker_services& broker) {
   const bool idempotent = records.headers.front().producer_id >= 0;
   if (idempotent) {
     const auto& first = records.headers.front();
@@ -189,11 +194,11 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
       answer.base_offset = check.original.first_offset;
       answer.log_start_offset = p.log->log_start_offset();
       durable_end = check.original.last_offset + 1;
-      co_return;
+      return;
     }
     if (check.outcome != verdict::accept) {
       fail(answer, check.error(), check.message);
-      co_return;
+      return;
     }
     // Later batches of the same request are checked against the one before
     // them, which the producer state does not hold yet.
@@ -205,7 +210,7 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
           batch.base_sequence != next_sequence(before)) {
         fail(answer, error_code::out_of_order_sequence_number,
              "batch " + std::to_string(i) + " does not follow the batch before it");
-        co_return;
+        return;
       }
     }
   }
@@ -216,7 +221,7 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   if (!appended) {
     spdlog::warn("append to {}-{}: {}", p.tp.topic, p.tp.partition, appended.error().message);
     fail(answer, storage_error_code(appended.error()), appended.error().message);
-    co_return;
+    return;
   }
   int64_t next_offset = appended->base_offset;
   for (auto& header : records.headers) {
@@ -232,6 +237,101 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
   snapshot_if_rolled(p, appended->log_end_offset, std::move(image), broker);
 }
 
+// Partitions and the log end each must have on disk before an answer.
+using durable_ends = std::vector<std::pair<partition*, int64_t>>;
+
+bool covered(const durable_ends& wanted) {
+  return std::all_of(wanted.begin(), wanted.end(),
+                     [](const auto& w) { return w.first->log->recovery_point() >= w.second; });
+}
+
+// The appends of one Produce request that belong to other shards than the
+// connection's. Each is posted to its owner at once and the connection goes
+// on with its next request: waiting for the owner and back (two thread
+// wakeups) bounded a connection's rate of small requests, not the work.
+// Posts from one shard to another run in the order they were made, so a
+// partition's appends keep the order of the requests. The results come back
+// to the connection's shard, where the answer waits for them.
+class remote_appends : public std::enable_shared_from_this<remote_appends> {
+ public:
+  explicit remote_appends(asio::any_io_executor home) : home_(std::move(home)) {}
+
+  // Appends `records` on the partition's owner; the result goes to answer
+  // `partition_at` of topic `topic_at` in the response. `flush`: acks=all.
+  void start(partition& p, checked_records records, size_t topic_at, size_t partition_at,
+             bool flush, std::shared_ptr<const metadata_image> image, broker_services& broker) {
+    auto one = std::make_shared<append>(
+        append{&p, std::move(records), flush, topic_at, partition_at, partition_answer{}, -1});
+    appends_.push_back(one);
+    ++outstanding_;
+    asio::post(broker.shards.context(p.owner),
+               [self = shared_from_this(), one, image = std::move(image), &broker]() mutable {
+                 try {
+                   append_on_owner(*one->p, one->records, one->answer, one->durable_end,
+                                   std::move(image), broker);
+                 } catch (const std::exception& e) {
+                   spdlog::error("append to {}-{} failed: {}", one->p->tp.topic,
+                                 one->p->tp.partition, e.what());
+                   fail(one->answer, error_code::unknown_server_error, e.what());
+                 }
+                 asio::post(self->home_, [self] {
+                   if (--self->outstanding_ == 0 && self->waiter_) self->waiter_->cancel();
+                 });
+               });
+  }
+
+  // On the connection's shard.
+  bool all_back() const { return outstanding_ == 0; }
+  asio::awaitable<void> wait() {
+    if (outstanding_ == 0) co_return;
+    // The timer lives here, on the connection's shard, not in this object,
+    // which a shard that stops with appends in its queue may destroy late.
+    asio::steady_timer all_back(home_, asio::steady_timer::time_point::max());
+    waiter_ = &all_back;
+    while (outstanding_ > 0) {
+      boost::system::error_code ignored;
+      co_await all_back.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    waiter_ = nullptr;
+  }
+  // Once all are back: puts each answer in its place and adds the
+  // partitions an fsync must cover.
+  void collect(protocol::produce_response& response, durable_ends& to_flush) const {
+    for (const auto& one : appends_) {
+      auto& slot = response.responses[one->topic_at].partition_responses[one->partition_at];
+      const auto index = slot.index;
+      slot = one->answer;
+      slot.index = index;
+      if (one->flush && one->answer.error_code == 0)
+        to_flush.emplace_back(one->p, one->durable_end);
+    }
+  }
+  // Once all are back: whether their acks=all records are on disk.
+  bool durable() const {
+    return std::all_of(appends_.begin(), appends_.end(), [](const auto& one) {
+      return !one->flush || one->answer.error_code != 0 ||
+             one->p->log->recovery_point() >= one->durable_end;
+    });
+  }
+
+ private:
+  struct append {
+    partition* p;
+    checked_records records;
+    bool flush;
+    size_t topic_at;
+    size_t partition_at;
+    partition_answer answer;  // written on the owner shard
+    int64_t durable_end;
+  };
+
+  asio::any_io_executor home_;
+  size_t outstanding_ = 0;
+  // wait()'s timer while it waits; cancelled when the last one is back.
+  asio::steady_timer* waiter_ = nullptr;
+  std::vector<std::shared_ptr<append>> appends_;
+};
+
 // acks=all (while flush.on.acks.all): the answer goes out once the records
 // are on disk. The connection starts this only when every earlier answer has
 // gone out, and handles later requests meanwhile, so their appends often ride
@@ -239,9 +339,8 @@ asio::awaitable<void> append_on_owner(partition& p, checked_records& records,
 asio::awaitable<std::vector<uint8_t>> answer_when_durable(
     broker_services& broker,
     // Keeps the partitions alive until their fsync is done.
-    [[maybe_unused]] std::shared_ptr<const metadata_image> image,
-    std::vector<std::pair<partition*, int64_t>> to_flush, protocol::produce_response response,
-    int16_t version, int32_t correlation_id) {
+    [[maybe_unused]] std::shared_ptr<const metadata_image> image, durable_ends to_flush,
+    protocol::produce_response response, int16_t version, int32_t correlation_id) {
   // Records an earlier fsync covered need no hop to the blocking pool and
   // back: with small requests, one fsync covers dozens of them, and the hops
   // were most of what acks=all cost the broker (two thread wakeups each).
@@ -272,6 +371,18 @@ asio::awaitable<std::vector<uint8_t>> answer_when_durable(
   co_return protocol::encode_response_frame(response, version, correlation_id);
 }
 
+// The answer to a request with appends on other shards: once they are back,
+// and (acks=all) on disk.
+asio::awaitable<std::vector<uint8_t>> answer_when_appended(
+    broker_services& broker, std::shared_ptr<const metadata_image> image,
+    std::shared_ptr<remote_appends> remote, durable_ends to_flush,
+    protocol::produce_response response, int16_t version, int32_t correlation_id) {
+  co_await remote->wait();
+  remote->collect(response, to_flush);
+  co_return co_await answer_when_durable(broker, std::move(image), std::move(to_flush),
+                                         std::move(response), version, correlation_id);
+}
+
 }  // namespace
 
 boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
@@ -282,10 +393,12 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
   const bool acks_valid = request.acks == 0 || request.acks == 1 || request.acks == -1;
   auto image = ctx.broker.topics.image();
   protocol::produce_response response;
-  // Partitions appended with acks=all, and the log end offset each must
-  // have on disk before the answer goes out.
-  std::vector<std::pair<partition*, int64_t>> to_flush;
+  // Partitions appended here with acks=all, and the log end offset each
+  // must have on disk before the answer goes out.
+  durable_ends to_flush;
+  std::shared_ptr<remote_appends> remote;
   for (auto& topic_data : request.topic_data) {
+    const size_t topic_at = response.responses.size();
     auto& topic_out = response.responses.emplace_back();
     topic_out.name = topic_data.name;
     const topic_info* topic = image->find(topic_data.name);
@@ -314,23 +427,42 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
         fail(answer, records.error().code, records.error().message);
         continue;
       }
-      int64_t sync_end = -1;
-      co_await ctx.broker.shards.on_shard(p->owner, [&]() -> asio::awaitable<void> {
-        co_await append_on_owner(*p, *records, answer, sync_end, image, ctx.broker);
-      });
-      if (request.acks == -1 && answer.error_code == 0 && topic->log_config.flush_on_acks_all) {
-        to_flush.emplace_back(p, sync_end);
+      const bool flush = request.acks == -1 && topic->log_config.flush_on_acks_all;
+      if (p->owner != shard_set::current()) {
+        if (!remote) {
+          auto home = co_await asio::this_coro::executor;
+          remote = std::make_shared<remote_appends>(std::move(home));
+        }
+        remote->start(*p, std::move(*records), topic_at, topic_out.partition_responses.size() - 1,
+                      flush, image, ctx.broker);
+        continue;
       }
+      int64_t sync_end = -1;
+      append_on_owner(*p, *records, answer, sync_end, image, ctx.broker);
+      if (flush && answer.error_code == 0) to_flush.emplace_back(p, sync_end);
     }
   }
 
-  if (request.acks == 0) co_return no_response{};
+  if (request.acks == 0) {
+    // Nothing to answer, but the appends are done before the next request.
+    if (remote) co_await remote->wait();
+    co_return no_response{};
+  }
+  if (remote) {
+    auto ready = [remote, local = to_flush] {
+      return remote->all_back() && remote->durable() && covered(local);
+    };
+    co_return deferred_response{
+        answer_when_appended(ctx.broker, std::move(image), std::move(remote), std::move(to_flush),
+                             std::move(response), ctx.version, ctx.header.correlation_id),
+        std::move(ready)};
+  }
   if (!to_flush.empty()) {
-    std::vector<std::pair<const partition*, int64_t>> durable_at(to_flush.begin(), to_flush.end());
+    auto ready = [local = to_flush] { return covered(local); };
     co_return deferred_response{
         answer_when_durable(ctx.broker, std::move(image), std::move(to_flush), std::move(response),
                             ctx.version, ctx.header.correlation_id),
-        std::move(durable_at)};
+        std::move(ready)};
   }
   co_return encode_response(ctx, response);
 }

@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -48,24 +49,15 @@ struct close_connection {
   std::string reason;
 };
 // An answer to send once `finish` completes (it is started only then, by the
-// connection's writer, after every earlier answer went out): an acks=all
-// write waiting for its fsync. The connection handles the next requests
-// meanwhile.
+// connection's writer, after every earlier answer went out): a Produce whose
+// appends run on other shards, or an acks=all write waiting for its fsync.
+// The connection handles the next requests meanwhile.
 struct deferred_response {
   boost::asio::awaitable<std::vector<uint8_t>> finish;
-  // The partitions and the log end each must have on disk. The image that
-  // `finish` holds keeps them alive.
-  std::vector<std::pair<const partition*, int64_t>> durable_at;
-
-  // Whether `finish` can complete without waiting for an fsync: one that
-  // the writer started for an earlier answer often covered this one too, and
-  // then the writer sends both in one write.
-  bool durable() const {
-    for (const auto& [p, end] : durable_at) {
-      if (p->log->recovery_point() < end) return false;
-    }
-    return true;
-  }
+  // Whether `finish` would complete without waiting: its appends are done
+  // and an fsync the writer waited for for an earlier answer covered it too.
+  // The writer then sends it with the answers before it, in one write.
+  std::function<bool()> ready;
 };
 using handler_result = std::variant<std::vector<uint8_t>, protocol::gathered_frame, no_response,
                                     close_connection, deferred_response>;

@@ -843,6 +843,52 @@ class SmpTest(unittest.TestCase):
         finally:
             b.stop()
 
+    def test_pipelined_produce_then_list_offsets_across_shards(self):
+        # A Produce's appends on other shards run while the connection goes
+        # on; a ListOffsets pipelined right behind it on the same connection
+        # must still see them, and each Produce answer must name its own
+        # partition with the offset it got. kafka-python's protocol classes
+        # build the requests; the socket is raw, so nothing waits between them.
+        from kafka.protocol.offset import OffsetRequest, OffsetResponse
+        from kafka.protocol.produce import ProduceRequest, ProduceResponse
+        from kafka.record.memory_records import MemoryRecordsBuilder
+
+        def batch(value):
+            builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+            builder.append(int(time.time() * 1000), None, value, headers=[])
+            builder.close()
+            return builder.buffer()
+
+        b = harness.Broker(name="smp3-pipelined", smp="3").start()
+        try:
+            topic = "bb-smp-pipelined"
+            harness.create_topic(b.bootstrap, topic, partitions=6)
+            rounds, frames = 120, []
+            for i in range(rounds):
+                part = i % 6
+                produce = ProduceRequest[3](transactional_id=None, required_acks=1, timeout=30000,
+                                            topics=[(topic, [(part, batch(b"v%d" % i))])])
+                latest = OffsetRequest[1](replica_id=-1, topics=[(topic, [(part, -1)])])
+                frames.append(request(0, 3, 2 * i, produce.encode()))
+                frames.append(request(2, 1, 2 * i + 1, latest.encode()))
+            with connect(b.port, timeout=30) as s:
+                s.sendall(b"".join(frames))
+                for i in range(rounds):
+                    part, offset = i % 6, i // 6
+                    frame = recv_frame(s, timeout=30)
+                    self.assertEqual(struct.unpack_from(">i", frame)[0], 2 * i)
+                    (answer,) = ProduceResponse[3].decode(frame[4:]).topics
+                    self.assertEqual(answer[0], topic)
+                    (index, error, base_offset, _ts), = answer[1]
+                    self.assertEqual((index, error, base_offset), (part, 0, offset), "round %d" % i)
+                    frame = recv_frame(s, timeout=30)
+                    self.assertEqual(struct.unpack_from(">i", frame)[0], 2 * i + 1)
+                    (answer,) = OffsetResponse[1].decode(frame[4:]).topics
+                    (index, error, _ts, end), = answer[1]
+                    self.assertEqual((index, error, end), (part, 0, offset + 1), "round %d" % i)
+        finally:
+            b.stop()
+
     def test_smp_1(self):
         self.round_trip(1)
 
