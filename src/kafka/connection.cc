@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/read.hpp>
@@ -46,16 +45,11 @@ bool request_budget::try_acquire(int64_t bytes) {
   return false;
 }
 
-// A request read ahead, holding its share of the budget until it is freed:
-// however a connection ends, its requests give their bytes back.
+// A request read ahead. Its frame's bytes hold their share of the budget
+// until the last holder lets them go (the processor, or an append still
+// running on another shard): however a connection ends, its requests give
+// their bytes back.
 struct connection::queued_request {
-  queued_request(request_budget& b, int64_t bytes) : budget(b), charged(bytes) {}
-  ~queued_request() { budget.release(charged); }
-  queued_request(const queued_request&) = delete;
-  queued_request& operator=(const queued_request&) = delete;
-
-  request_budget& budget;
-  const int64_t charged;
   base::shared_bytes frame;
 };
 
@@ -83,6 +77,9 @@ void append_wire_buffers(const protocol::gathered_frame& frame,
 
 // The most answers the writer gathers into one write.
 constexpr size_t answers_per_write = 256;
+// The most queued requests the processor handles before it lets the shard's
+// other work run.
+constexpr size_t requests_per_turn = 16;
 
 }  // namespace
 
@@ -137,12 +134,12 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
   peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
   client_host_ = ec ? "/unknown" : "/" + remote.address().to_string();
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  // The processor's writes must not wait for room in the socket (the writer's
-  // are asynchronous either way).
+  // The reader's reads and the processor's writes must not wait on the
+  // socket (start() closes a connection where this failed).
   socket_.non_blocking(true, ec);
-  read_buffer_.reset(new uint8_t[read_buffer_size]);
   // The reader may be at most this many requests ahead of the processor
-  // (the channel's buffer, plus one the reader holds while it waits).
+  // (the channel's buffer, plus one the reader holds while it waits, plus
+  // whatever whole frames its 16 KiB buffer still holds).
   size_t capacity = static_cast<size_t>(std::max(1, broker_.config.queued_max_requests - 1));
   queue_ = std::make_unique<queue>(socket_.get_executor(), capacity);
   // As many answers may wait for the writer (deferred ones for their fsync).
@@ -152,6 +149,11 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
 connection::~connection() { open_count_.fetch_sub(1); }
 
 void connection::start() {
+  if (!socket_.non_blocking()) {
+    spdlog::warn("connection from {}: the socket cannot be made non-blocking", peer_);
+    close("");
+    return;
+  }
   auto self = shared_from_this();
   auto executor = socket_.get_executor();
   asio::co_spawn(
@@ -211,10 +213,14 @@ asio::awaitable<void> connection::read_loop() {
       co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!acquired) break;
-    auto request = std::make_shared<queued_request>(budget_, *size);
     // Not zero-filled: a client that announces a large frame and sends
     // nothing costs address space, not memory.
-    std::shared_ptr<uint8_t[]> body(new uint8_t[static_cast<size_t>(*size)]);
+    const auto charged = static_cast<size_t>(*size);
+    std::shared_ptr<uint8_t[]> body(new uint8_t[charged], [&budget = budget_, charged](uint8_t* b) {
+      delete[] b;
+      budget.release(static_cast<int64_t>(charged));
+    });
+    auto request = std::make_shared<queued_request>();
     ec = co_await read_frame_body(std::span<uint8_t>(body.get(), static_cast<size_t>(*size)));
     if (ec) break;
     const uint8_t* data = body.get();
@@ -236,19 +242,32 @@ asio::awaitable<void> connection::read_loop() {
 
 // Reads until the read buffer holds at least `wanted` bytes (no more than
 // read_buffer_size), moving what it holds to its start when the room after
-// it is too small.
+// it is too small. An idle connection holds no buffer: it gets one once
+// bytes arrive, and gives it back once it has taken every frame from it.
 asio::awaitable<error_code> connection::fill_read_buffer(size_t wanted) {
   error_code ec;
   while (read_end_ - read_begin_ < wanted) {
+    if (read_buffer_ == nullptr) {
+      co_await socket_.async_wait(asio::socket_base::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      read_buffer_.reset(new uint8_t[read_buffer_size]);
+    }
     if (read_buffer_size - read_begin_ < wanted) {
       std::memmove(read_buffer_.get(), read_buffer_.get() + read_begin_, read_end_ - read_begin_);
       read_end_ -= read_begin_;
       read_begin_ = 0;
     }
-    read_end_ += co_await socket_.async_read_some(
-        asio::buffer(read_buffer_.get() + read_end_, read_buffer_size - read_end_),
-        asio::redirect_error(asio::use_awaitable, ec));
+    const size_t got = socket_.read_some(
+        asio::buffer(read_buffer_.get() + read_end_, read_buffer_size - read_end_), ec);
+    if (ec == asio::error::would_block) {
+      co_await socket_.async_wait(asio::socket_base::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      continue;
+    }
     if (ec) co_return ec;
+    read_end_ += got;
     last_activity_ = std::chrono::steady_clock::now();
   }
   co_return ec;
@@ -270,7 +289,10 @@ asio::awaitable<error_code> connection::read_frame_body(std::span<uint8_t> body)
     ec = co_await read_body(body.subspan(buffered));
     if (!ec) last_activity_ = std::chrono::steady_clock::now();
   }
-  if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
+  if (read_begin_ == read_end_) {
+    read_begin_ = read_end_ = 0;
+    read_buffer_.reset();
+  }
   co_return ec;
 }
 
@@ -313,16 +335,21 @@ asio::awaitable<error_code> connection::read_body(std::span<uint8_t> body) {
 
 asio::awaitable<void> connection::process_loop() {
   auto self = shared_from_this();
+  size_t taken_in_a_row = 0;
   while (!closed_) {
     error_code ec;
     std::shared_ptr<queued_request> request;
-    // A request the reader queued ahead is taken without suspending.
-    const bool queued =
-        queue_->channel.try_receive([&](error_code e, std::shared_ptr<queued_request> r) {
-          ec = e;
-          request = std::move(r);
-        });
+    // A request the reader queued ahead is taken without suspending, but
+    // not too many in a row: the shard's other connections get their turn.
+    bool queued = false;
+    if (++taken_in_a_row < requests_per_turn) {
+      queued = queue_->channel.try_receive([&](error_code e, std::shared_ptr<queued_request> r) {
+        ec = e;
+        request = std::move(r);
+      });
+    }
     if (!queued) {
+      taken_in_a_row = 0;
       request =
           co_await queue_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -353,9 +380,9 @@ asio::awaitable<void> connection::process_loop() {
 // fsync.
 asio::awaitable<void> connection::write_loop() {
   auto self = shared_from_this();
-  std::vector<outgoing> gathered;
   bool more = true;
   while (more && !closed_) {
+    std::vector<outgoing> gathered;
     error_code ec;
     auto next =
         co_await outbox_->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
@@ -366,7 +393,8 @@ asio::awaitable<void> connection::write_loop() {
         break;
       }
       if (auto* deferred = std::get_if<deferred_response>(&next->answer)) {
-        if (!deferred->ready() && !co_await write_gathered(gathered)) co_return;
+        const bool ready = deferred->ready && deferred->ready();
+        if (!ready && !co_await write_gathered(gathered)) co_return;
         try {
           next->answer = co_await std::move(deferred->finish);
         } catch (const std::exception& e) {
@@ -492,6 +520,7 @@ asio::awaitable<bool> connection::send_answer(outgoing answer) {
     }
   }
   ++answers_with_writer_;
+  ec = {};  // would_block only sent the answer to the writer
   std::optional<outgoing> queued(std::move(answer));
   // try_send leaves `queued` as it was when it fails.
   if (!outbox_->channel.try_send(error_code{}, std::move(queued))) {

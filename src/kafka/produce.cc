@@ -264,20 +264,23 @@ class remote_appends : public std::enable_shared_from_this<remote_appends> {
         append{&p, std::move(records), flush, topic_at, partition_at, partition_answer{}, -1});
     appends_.push_back(one);
     ++outstanding_;
-    asio::post(broker.shards.context(p.owner),
-               [self = shared_from_this(), one, image = std::move(image), &broker]() mutable {
-                 try {
-                   append_on_owner(*one->p, one->records, one->answer, one->durable_end,
-                                   std::move(image), broker);
-                 } catch (const std::exception& e) {
-                   spdlog::error("append to {}-{} failed: {}", one->p->tp.topic,
-                                 one->p->tp.partition, e.what());
-                   fail(one->answer, error_code::unknown_server_error, e.what());
-                 }
-                 asio::post(self->home_, [self] {
-                   if (--self->outstanding_ == 0 && self->waiter_) self->waiter_->cancel();
-                 });
-               });
+    asio::post(broker.shards.context(p.owner), [self = shared_from_this(), one,
+                                                image = std::move(image), &broker] {
+      // `image` stays here until the end: it keeps the partition alive.
+      try {
+        append_on_owner(*one->p, one->records, one->answer, one->durable_end, image, broker);
+      } catch (const std::exception& e) {
+        spdlog::error("append to {}-{} failed: {}", one->p->tp.topic, one->p->tp.partition,
+                      e.what());
+        fail(one->answer, error_code::unknown_server_error, e.what());
+      }
+      // The request's bytes (and their share of the request
+      // budget) go now, not when the answer does.
+      one->records = checked_records{};
+      asio::post(self->home_, [self] {
+        if (--self->outstanding_ == 0 && self->waiter_) self->waiter_->cancel();
+      });
+    });
   }
 
   // On the connection's shard.
@@ -333,8 +336,8 @@ class remote_appends : public std::enable_shared_from_this<remote_appends> {
 };
 
 // acks=all (while flush.on.acks.all): the answer goes out once the records
-// are on disk. The connection starts this only when every earlier answer has
-// gone out, and handles later requests meanwhile, so their appends often ride
+// are on disk. The connection's writer starts this when it reaches the
+// answer and handles later requests meanwhile, so their appends often ride
 // on this fsync (partition_log::sync skips what an earlier one covered).
 asio::awaitable<std::vector<uint8_t>> answer_when_durable(
     broker_services& broker,

@@ -48,15 +48,16 @@ struct no_response {};
 struct close_connection {
   std::string reason;
 };
-// An answer to send once `finish` completes (it is started only then, by the
-// connection's writer, after every earlier answer went out): a Produce whose
-// appends run on other shards, or an acks=all write waiting for its fsync.
-// The connection handles the next requests meanwhile.
+// An answer to send once `finish` completes: a Produce whose appends run on
+// other shards, or an acks=all write waiting for its fsync. The connection's
+// writer starts `finish` when it reaches the answer, in request order; the
+// connection handles the next requests meanwhile.
 struct deferred_response {
   boost::asio::awaitable<std::vector<uint8_t>> finish;
   // Whether `finish` would complete without waiting: its appends are done
   // and an fsync the writer waited for for an earlier answer covered it too.
-  // The writer then sends it with the answers before it, in one write.
+  // The writer then sends it with the answers before it, in one write; it
+  // writes those first when this is false (or empty).
   std::function<bool()> ready;
 };
 using handler_result = std::variant<std::vector<uint8_t>, protocol::gathered_frame, no_response,

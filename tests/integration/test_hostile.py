@@ -182,6 +182,35 @@ class HostileTest(unittest.TestCase):
                 corr, err, _ = parse_api_versions_v0(recv_frame(s, timeout=30))
                 self.assertEqual((corr, err), (i, 0))
 
+    def test_pipelined_produce_answers_to_a_client_that_does_not_read(self):
+        # Produce answers are written by the processor itself while nothing
+        # waits at the writer, and do not wait for the writer as other
+        # requests do. 3,000 acks=1 Produce requests pipelined without
+        # reading (through a small receive buffer), then read: every answer,
+        # in order, each with its own offset.
+        from kafka.protocol.produce import ProduceRequest, ProduceResponse
+        from kafka.record.memory_records import MemoryRecordsBuilder
+
+        topic = "unread-produce-answers"
+        harness.create_topic(self.broker.bootstrap, topic)
+        builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+        builder.append(int(time.time() * 1000), None, b"v", headers=[])
+        builder.close()
+        produce = ProduceRequest[3](transactional_id=None, required_acks=1, timeout=30000,
+                                    topics=[(topic, [(0, builder.buffer())])])
+        body = produce.encode()  # (kafka-python binds encode weakly: keep the object)
+        n = 3000
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 10)
+            s.sendall(b"".join(request(0, 3, 40_000 + i, body) for i in range(n)))
+            time.sleep(0.5)
+            for i in range(n):
+                frame = recv_frame(s, timeout=30)
+                self.assertEqual(struct.unpack_from(">i", frame)[0], 40_000 + i)
+                response = ProduceResponse[3].decode(frame[4:])
+                ((name, ((index, error, offset, _ts),)),) = response.topics
+                self.assertEqual((name, index, error, offset), (topic, 0, 0, i))
+
     def test_large_request_in_pieces_is_answered(self):
         # The broker reads a large body with the socket's low watermark at
         # the bytes still missing (capped at 2 MiB). A 5 MiB ApiVersions
