@@ -94,6 +94,18 @@ class HostileTest(unittest.TestCase):
     def tearDown(self):
         self.assert_healthy()
 
+    def produce_100k_values(self, topic, count):
+        """Creates `topic` and writes `count` values of 100 KiB to its
+        partition 0; returns them."""
+        harness.create_topic(self.broker.bootstrap, topic)
+        p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
+                      "message.max.bytes": 1 << 20, "linger.ms": 20})
+        values = [bytes([i]) * (100 << 10) for i in range(count)]
+        for v in values:
+            p.produce(topic, value=v, partition=0)
+        self.assertEqual(p.flush(30), 0)
+        return values
+
     # --- well-formed, as a baseline ----------------------------------------------
 
     def test_api_versions_v0_and_v3(self):
@@ -149,13 +161,7 @@ class HostileTest(unittest.TestCase):
         # only after a pause, through a small receive buffer, must get every
         # answer whole and in order.
         topic = "unread-answers"
-        harness.create_topic(self.broker.bootstrap, topic)
-        p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
-                      "message.max.bytes": 1 << 20, "linger.ms": 20})
-        values = [bytes([i]) * (100 << 10) for i in range(10)]
-        for v in values:
-            p.produce(topic, value=v, partition=0)
-        self.assertEqual(p.flush(30), 0)
+        values = self.produce_100k_values(topic, 10)
 
         def fetch(corr, offset):
             return request(FETCH, 4, corr, fetch_body(4, topic, 0, offset, 100 << 10))
@@ -246,13 +252,7 @@ class HostileTest(unittest.TestCase):
         # get the same bytes as one that reads at once, and the request it
         # queued behind must be answered after it.
         topic = "slow-reader"
-        harness.create_topic(self.broker.bootstrap, topic)
-        p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
-                      "message.max.bytes": 1 << 20, "linger.ms": 20})
-        values = [bytes([i]) * (100 << 10) for i in range(80)]
-        for v in values:
-            p.produce(topic, value=v, partition=0)
-        self.assertEqual(p.flush(30), 0)
+        values = self.produce_100k_values(topic, 80)
         fetch = request(FETCH, 4, 7, fetch_body(4, topic, 0, 0, 16 << 20))
 
         with connect(self.port, timeout=30) as s:
