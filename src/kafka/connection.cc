@@ -221,10 +221,10 @@ asio::awaitable<void> connection::read_loop() {
       budget.release(static_cast<int64_t>(charged));
     });
     auto request = std::make_shared<queued_request>();
-    ec = co_await read_frame_body(std::span<uint8_t>(body.get(), static_cast<size_t>(*size)));
+    ec = co_await read_frame_body(std::span<uint8_t>(body.get(), charged));
     if (ec) break;
     const uint8_t* data = body.get();
-    request->frame = base::shared_bytes(std::move(body), data, static_cast<size_t>(*size));
+    request->frame = base::shared_bytes(std::move(body), data, charged);
     // The processor usually waits for it: hand it over without suspending.
     if (!queue_->channel.try_send(error_code{}, request)) {
       co_await queue_->channel.async_send(error_code{}, std::move(request),
