@@ -305,19 +305,23 @@ class remote_appends : public std::enable_shared_from_this<remote_appends> {
       const auto index = slot.index;
       slot = one->answer;
       slot.index = index;
-      if (one->flush && one->answer.error_code == 0)
-        to_flush.emplace_back(one->p, one->durable_end);
     }
+    auto mine = to_sync();
+    to_flush.insert(to_flush.end(), mine.begin(), mine.end());
   }
   // Once all are back: whether their acks=all records are on disk.
-  bool durable() const {
-    return std::all_of(appends_.begin(), appends_.end(), [](const auto& one) {
-      return !one->flush || one->answer.error_code != 0 ||
-             one->p->log->recovery_point() >= one->durable_end;
-    });
-  }
+  bool durable() const { return covered(to_sync()); }
 
  private:
+  // The acks=all appends that succeeded, and the log end each needs on disk.
+  durable_ends to_sync() const {
+    durable_ends wanted;
+    for (const auto& one : appends_) {
+      if (one->flush && one->answer.error_code == 0) wanted.emplace_back(one->p, one->durable_end);
+    }
+    return wanted;
+  }
+
   struct append {
     partition* p;
     checked_records records;
