@@ -37,12 +37,15 @@ void decode_all(const protocol::record_batch& batch) {
 }
 
 void update_in_place(const protocol::record_batch& batch) {
+  // set_max_timestamp keeps the CRC when the bytes it covers do not change,
+  // so the result verifies only where the input did.
+  const bool crc_was_valid = protocol::verify_crc(batch).ok();
   std::vector<uint8_t> copy(batch.bytes().begin(), batch.bytes().end());
   protocol::set_base_offset(copy, 1234);
   protocol::set_partition_leader_epoch(copy, 5);
   protocol::set_max_timestamp(copy, protocol::timestamp_type::log_append_time, 99);
   auto updated = protocol::record_batch::parse(base::shared_bytes(std::move(copy)));
-  if (!updated.ok() || !protocol::verify_crc(*updated).ok()) std::abort();
+  if (!updated.ok() || (crc_was_valid && !protocol::verify_crc(*updated).ok())) std::abort();
 }
 
 void read_legacy(const base::shared_bytes& input, bool verify_crc) {
