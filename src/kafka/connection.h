@@ -11,26 +11,32 @@
 // requests of the connection, and the writer waits for it before sending it
 // and anything after it. Request bytes are counted against a budget shared
 // by all connections: when it is spent, readers stop reading and TCP pushes
-// back on the clients, so a flood never grows memory without bound.
+// back on the clients, so a flood never grows memory without bound. Answers
+// are bounded too: while those waiting for a client slow to read hold more
+// than 1 MiB, the processor takes no more requests.
 //
 // Small requests cost the broker more in hand-offs and system calls than in
 // work, so the common path takes as few as it can. The reader reads whatever
 // has arrived into one buffer and takes every whole frame from it: one
 // recv(2) for one request or for many. The processor writes an answer to the
-// socket itself when nothing is ahead of it. The writer wakes only for the
-// rest (deferred answers, the answers behind them, what a slow client has no
-// room for yet), and sends all the answers that are ready in one write: one
-// fsync often covers dozens of acks=all answers.
+// socket itself when nothing is ahead of it, in one write with the answers to
+// the Produce requests read with it (a pipelining client sends several
+// together). The writer wakes only for the rest (deferred answers, the
+// answers behind them, what a slow client has no room for yet), and sends all
+// the answers that are ready in one write: one fsync often covers dozens of
+// acks=all answers.
 //
 // A connection closes on a malformed frame or an unserved API (as Kafka
-// closes it), after connections.max.idle.ms without traffic, and on
-// shutdown() once the requests it already read are answered.
+// closes it, once the requests before it are answered), after
+// connections.max.idle.ms without traffic, and on shutdown() once the
+// requests it already read are answered.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -82,13 +88,20 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<boost::system::error_code> read_frame_body(std::span<uint8_t> body);
   boost::asio::awaitable<boost::system::error_code> read_body(std::span<uint8_t> body);
   boost::asio::awaitable<void> process_loop();
+  boost::asio::awaitable<void> answer_then_close();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<bool> write_gathered(std::vector<outgoing>& answers);
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(queued_request& request);
   boost::asio::awaitable<bool> send_answer(outgoing answer);
-  // Until every answer handed to the writer is written.
-  boost::asio::awaitable<void> wait_for_writer();
+  boost::asio::awaitable<bool> write_held_answers();
+  boost::asio::awaitable<bool> hand_to_writer(outgoing answer);
+  // Keeps `work` (if any) until it is done: requests other than Produce
+  // wait for it (work_elsewhere says why).
+  void remember_work_elsewhere(std::shared_ptr<work_elsewhere> work);
+  boost::asio::awaitable<void> wait_for_work_elsewhere();
+  // While the answers at the writer hold more than answer_bytes_at_writer_most.
+  boost::asio::awaitable<void> wait_while_writer_full();
   void close_after_write_error(const boost::system::error_code& ec);
   void close(std::string_view why);
 
@@ -108,9 +121,19 @@ class connection : public std::enable_shared_from_this<connection> {
   // Answers handed to the writer and not yet written: while there are any,
   // the processor queues behind them rather than writing itself.
   size_t answers_with_writer_ = 0;
+  // Answers the processor holds to write together with the answers to the
+  // requests read with them (send_answer); never while the writer has any.
+  std::vector<outgoing> held_answers_;
+  // The bytes of the answers with the writer not yet written (deferred ones,
+  // a Produce's, count 0).
+  size_t answer_bytes_at_writer_ = 0;
+  // What earlier requests left running on other shards, oldest first; done
+  // ones are dropped from the front as new ones come. Each belongs to a
+  // deferred answer, so there are at most as many as the writer holds.
+  std::deque<std::shared_ptr<work_elsewhere>> work_elsewhere_;
   boost::asio::steady_timer idle_timer_;
-  // Cancelled when the writer has written every answer handed to it.
-  boost::asio::steady_timer writer_caught_up_;
+  // Cancelled when the writer's answers fall under the limit.
+  boost::asio::steady_timer writer_drained_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
   bool stopping_ = false;

@@ -252,7 +252,8 @@ bool covered(const durable_ends& wanted) {
 // Posts from one shard to another run in the order they were made, so a
 // partition's appends keep the order of the requests. The results come back
 // to the connection's shard, where the answer waits for them.
-class remote_appends : public std::enable_shared_from_this<remote_appends> {
+class remote_appends final : public work_elsewhere,
+                             public std::enable_shared_from_this<remote_appends> {
  public:
   explicit remote_appends(asio::any_io_executor home) : home_(std::move(home)) {}
 
@@ -278,24 +279,26 @@ class remote_appends : public std::enable_shared_from_this<remote_appends> {
       // budget) go now, not when the answer does.
       one->records = checked_records{};
       asio::post(self->home_, [self] {
-        if (--self->outstanding_ == 0 && self->waiter_) self->waiter_->cancel();
+        if (--self->outstanding_ > 0) return;
+        for (auto* waiter : self->waiters_) waiter->cancel();
       });
     });
   }
 
-  // On the connection's shard.
-  bool all_back() const { return outstanding_ == 0; }
-  asio::awaitable<void> wait() {
+  // On the connection's shard: the answer's writer and a later request may
+  // both wait.
+  bool done() const override { return outstanding_ == 0; }
+  asio::awaitable<void> wait() override {
     if (outstanding_ == 0) co_return;
     // The timer lives here, on the connection's shard, not in this object,
     // which a shard that stops with appends in its queue may destroy late.
     asio::steady_timer all_back(home_, asio::steady_timer::time_point::max());
-    waiter_ = &all_back;
+    waiters_.push_back(&all_back);
     while (outstanding_ > 0) {
       boost::system::error_code ignored;
       co_await all_back.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
-    waiter_ = nullptr;
+    std::erase(waiters_, &all_back);
   }
   // Once all are back: puts each answer in its place and adds the
   // partitions an fsync must cover.
@@ -334,8 +337,9 @@ class remote_appends : public std::enable_shared_from_this<remote_appends> {
 
   asio::any_io_executor home_;
   size_t outstanding_ = 0;
-  // wait()'s timer while it waits; cancelled when the last one is back.
-  asio::steady_timer* waiter_ = nullptr;
+  // The timers of the wait() calls waiting; cancelled when the last append
+  // is back.
+  std::vector<asio::steady_timer*> waiters_;
   std::vector<std::shared_ptr<append>> appends_;
 };
 
@@ -388,6 +392,14 @@ asio::awaitable<std::vector<uint8_t>> answer_when_appended(
   remote->collect(response, to_flush);
   co_return co_await answer_when_durable(broker, std::move(image), std::move(to_flush),
                                          std::move(response), version, correlation_id);
+}
+
+// What an acks=0 request with appends on other shards answers: nothing, once
+// they are back.
+asio::awaitable<std::vector<uint8_t>> nothing_once_appended(
+    std::shared_ptr<remote_appends> remote) {
+  co_await remote->wait();
+  co_return std::vector<uint8_t>{};
 }
 
 }  // namespace
@@ -451,18 +463,18 @@ boost::asio::awaitable<handler_result> handle_produce(request_context& ctx) {
   }
 
   if (request.acks == 0) {
-    // Nothing to answer, but the appends are done before the next request.
-    if (remote) co_await remote->wait();
-    co_return no_response{};
+    if (!remote) co_return no_response{};
+    auto ready = [remote] { return remote->done(); };
+    co_return deferred_response{nothing_once_appended(remote), std::move(ready), remote};
   }
   if (remote) {
     auto ready = [remote, local = to_flush] {
-      return remote->all_back() && remote->durable() && covered(local);
+      return remote->done() && remote->durable() && covered(local);
     };
     co_return deferred_response{
-        answer_when_appended(ctx.broker, std::move(image), std::move(remote), std::move(to_flush),
+        answer_when_appended(ctx.broker, std::move(image), remote, std::move(to_flush),
                              std::move(response), ctx.version, ctx.header.correlation_id),
-        std::move(ready)};
+        std::move(ready), remote};
   }
   if (!to_flush.empty()) {
     auto ready = [local = to_flush] { return covered(local); };

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -41,6 +42,21 @@ struct request_context {
   std::string client_host;    // "/127.0.0.1", as Kafka shows a client's address
 };
 
+// Work a handler left running on other shards when it returned: a
+// Produce's appends to partitions other shards own. A connection's later
+// requests other than Produce wait for it, so that they see it done, as they
+// would had the broker handled the connection's requests one at a time (as
+// Kafka does). Produce requests need not wait: posts from one shard to
+// another run in order, so a partition's appends keep the requests' order.
+// (The answers behind it wait anyway: it belongs to a deferred answer.)
+// Used on the connection's shard only.
+class work_elsewhere {
+ public:
+  virtual ~work_elsewhere() = default;
+  virtual bool done() const = 0;
+  virtual boost::asio::awaitable<void> wait() = 0;
+};
+
 // A handler's answer: a whole response frame, nothing (Produce with
 // acks=0), or a reason to close the connection (an undecodable request, as
 // Kafka closes it).
@@ -51,7 +67,9 @@ struct close_connection {
 // An answer to send once `finish` completes: a Produce whose appends run on
 // other shards, or an acks=all write waiting for its fsync. The connection's
 // writer starts `finish` when it reaches the answer, in request order; the
-// connection handles the next requests meanwhile.
+// connection handles the next requests meanwhile. An empty answer sends
+// nothing: an acks=0 Produce whose appends elsewhere the answers behind it
+// wait for (Kafka answers them only after handling it).
 struct deferred_response {
   boost::asio::awaitable<std::vector<uint8_t>> finish;
   // Whether `finish` would complete without waiting: its appends are done
@@ -59,6 +77,7 @@ struct deferred_response {
   // The writer then sends it with the answers before it, in one write; it
   // writes those first when this is false (or empty).
   std::function<bool()> ready;
+  std::shared_ptr<work_elsewhere> elsewhere;  // null when there is none
 };
 using handler_result = std::variant<std::vector<uint8_t>, protocol::gathered_frame, no_response,
                                     close_connection, deferred_response>;

@@ -843,7 +843,7 @@ class SmpTest(unittest.TestCase):
         finally:
             b.stop()
 
-    def test_pipelined_produce_then_list_offsets_across_shards(self):
+    def pipelined_produce_then_list_offsets_across_shards(self, acks):
         # A Produce's appends on other shards run while the connection goes
         # on; a ListOffsets pipelined right behind it on the same connection
         # must still see them, and each Produce answer must name its own
@@ -859,14 +859,15 @@ class SmpTest(unittest.TestCase):
             builder.close()
             return builder.buffer()
 
-        b = harness.Broker(name="smp3-pipelined", smp="3").start()
+        b = harness.Broker(name="smp3-pipelined-acks%d" % acks, smp="3").start()
         try:
             topic = "bb-smp-pipelined"
             harness.create_topic(b.bootstrap, topic, partitions=6)
             rounds, frames = 120, []
             for i in range(rounds):
                 part = i % 6
-                produce = ProduceRequest[3](transactional_id=None, required_acks=1, timeout=30000,
+                produce = ProduceRequest[3](transactional_id=None, required_acks=acks,
+                                            timeout=30000,
                                             topics=[(topic, [(part, batch(b"v%d" % i))])])
                 latest = OffsetRequest[1](replica_id=-1, topics=[(topic, [(part, -1)])])
                 frames.append(request(0, 3, 2 * i, produce.encode()))
@@ -875,12 +876,14 @@ class SmpTest(unittest.TestCase):
                 s.sendall(b"".join(frames))
                 for i in range(rounds):
                     part, offset = i % 6, i // 6
-                    frame = recv_frame(s, timeout=30)
-                    self.assertEqual(struct.unpack_from(">i", frame)[0], 2 * i)
-                    (answer,) = ProduceResponse[3].decode(frame[4:]).topics
-                    self.assertEqual(answer[0], topic)
-                    (index, error, base_offset, _ts), = answer[1]
-                    self.assertEqual((index, error, base_offset), (part, 0, offset), "round %d" % i)
+                    if acks != 0:
+                        frame = recv_frame(s, timeout=30)
+                        self.assertEqual(struct.unpack_from(">i", frame)[0], 2 * i)
+                        (answer,) = ProduceResponse[3].decode(frame[4:]).topics
+                        self.assertEqual(answer[0], topic)
+                        (index, error, base_offset, _ts), = answer[1]
+                        self.assertEqual((index, error, base_offset), (part, 0, offset),
+                                         "round %d" % i)
                     frame = recv_frame(s, timeout=30)
                     self.assertEqual(struct.unpack_from(">i", frame)[0], 2 * i + 1)
                     (answer,) = OffsetResponse[1].decode(frame[4:]).topics
@@ -888,6 +891,16 @@ class SmpTest(unittest.TestCase):
                     self.assertEqual((index, error, end), (part, 0, offset + 1), "round %d" % i)
         finally:
             b.stop()
+
+    def test_pipelined_produce_then_list_offsets_across_shards(self):
+        self.pipelined_produce_then_list_offsets_across_shards(acks=1)
+
+    def test_pipelined_acks_0_produce_then_list_offsets_across_shards(self):
+        # acks=0 does not wait for its appends elsewhere either.
+        self.pipelined_produce_then_list_offsets_across_shards(acks=0)
+
+    def test_pipelined_acks_all_produce_then_list_offsets_across_shards(self):
+        self.pipelined_produce_then_list_offsets_across_shards(acks=-1)
 
     def test_smp_1(self):
         self.round_trip(1)

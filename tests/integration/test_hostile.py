@@ -15,10 +15,10 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from kafka_wire import (API_VERSIONS, FETCH, compact_string, connect,  # noqa: E402
-                        expect_closed, fetch_body, parse_api_versions_v0, parse_fetch,
-                        read_uvarint, recv_exact, recv_frame, request, send_ignoring_reset,
-                        uvarint)
+from kafka_wire import (API_VERSIONS, FETCH, METADATA, PRODUCE, compact_string,  # noqa: E402
+                        connect, expect_closed, fetch_body, parse_api_versions_v0,
+                        parse_fetch, read_uvarint, recv_exact, recv_frame, request,
+                        send_ignoring_reset, uvarint)
 
 from confluent_kafka import OFFSET_BEGINNING, Producer, TopicPartition  # noqa: E402
 
@@ -94,10 +94,10 @@ class HostileTest(unittest.TestCase):
     def tearDown(self):
         self.assert_healthy()
 
-    def produce_100k_values(self, topic, count):
-        """Creates `topic` and writes `count` values of 100 KiB to its
-        partition 0; returns them."""
-        harness.create_topic(self.broker.bootstrap, topic)
+    def produce_100k_values(self, topic, count, config=None):
+        """Creates `topic` (with `config`) and writes `count` values of
+        100 KiB to its partition 0; returns them."""
+        harness.create_topic(self.broker.bootstrap, topic, config=config)
         p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
                       "message.max.bytes": 1 << 20, "linger.ms": 20})
         values = [bytes([i]) * (100 << 10) for i in range(count)]
@@ -217,6 +217,42 @@ class HostileTest(unittest.TestCase):
                 ((name, ((index, error, offset, _ts),)),) = response.topics
                 self.assertEqual((name, index, error, offset), (topic, 0, 0, i))
 
+    def test_requests_before_one_that_closes_are_answered(self):
+        # A request the broker cannot decode closes the connection, as
+        # Kafka closes it, but only after the answers to the requests before
+        # it: Kafka handles a connection's requests one at a time. Here those
+        # are acks=all Produce requests to partitions on both shards, whose
+        # answers wait for appends elsewhere and for an fsync when the bad
+        # Metadata request arrives. The request behind it is not answered.
+        from kafka.protocol.produce import ProduceRequest, ProduceResponse
+        from kafka.record.memory_records import MemoryRecordsBuilder
+
+        topic = "answered-before-close"
+        harness.create_topic(self.broker.bootstrap, topic, partitions=2)
+        builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+        builder.append(int(time.time() * 1000), None, b"v", headers=[])
+        builder.close()
+        records = builder.buffer()
+        produces = [ProduceRequest[3](transactional_id=None, required_acks=-1, timeout=30000,
+                                      topics=[(topic, [(i % 2, records)])]) for i in range(20)]
+        frames = [request(PRODUCE, 3, i, p.encode()) for i, p in enumerate(produces)]
+        # Metadata v1: a topic array of 1,000 entries, none of them there.
+        frames.append(request(METADATA, 1, 100, struct.pack(">i", 1000)))
+        frames.append(request(API_VERSIONS, 0, 101))
+        with connect(self.port, timeout=30) as s:
+            s.sendall(b"".join(frames))
+            got = expect_closed(s, timeout=30)
+        answers = []
+        while got:
+            (size,) = struct.unpack_from(">i", got)
+            answers.append(got[4:4 + size])
+            got = got[4 + size:]
+        self.assertEqual(len(answers), len(produces), "answers before the close")
+        for i, frame in enumerate(answers):
+            self.assertEqual(struct.unpack_from(">i", frame)[0], i)
+            ((name, ((index, error, offset, _ts),)),) = ProduceResponse[3].decode(frame[4:]).topics
+            self.assertEqual((name, index, error, offset), (topic, i % 2, 0, i // 2))
+
     def test_large_request_in_pieces_is_answered(self):
         # The broker reads a large body with the socket's low watermark at
         # the bytes still missing (capped at 2 MiB). A 5 MiB ApiVersions
@@ -280,6 +316,36 @@ class HostileTest(unittest.TestCase):
             self.assertEqual(slow, quick)
             corr, err, _ = parse_api_versions_v0(recv_frame(s))
             self.assertEqual((corr, err), (8, 0))
+
+    def test_answers_a_client_does_not_read_hold_bounded_memory(self):
+        # Records from a sealed segment are copied into the answer. A client
+        # that pipelines Fetch requests for 4 MiB of them each and reads
+        # nothing must not make the broker hold every answer: past 1 MiB of
+        # answers waiting at the writer, it stops taking requests. 60 such
+        # answers would be 240 MiB. Once read, every answer is whole.
+        topic = "unread-sealed-fetches"
+        values = self.produce_100k_values(topic, 60, config={"segment.bytes": str(4 << 20)})
+        fetch = fetch_body(4, topic, 0, 0, 4 << 20)
+        with connect(self.port, timeout=30) as s:
+            s.sendall(request(FETCH, 4, 1, fetch))
+            corr, ((_, _, err, _, expected),) = parse_fetch(recv_frame(s, timeout=30), 4)
+        self.assertEqual((corr, err), (1, 0))
+        self.assertGreater(len(expected), 3 << 20)
+        self.assertLess(len(expected), len(values) * (100 << 10), "not from the sealed segment")
+
+        n = 60
+        rss_before = self.broker.rss_kb()
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            s.sendall(b"".join(request(FETCH, 4, 100 + i, fetch) for i in range(n)))
+            time.sleep(1.0)  # let the broker take what it will
+            grown_kb = self.broker.rss_kb() - rss_before
+            self.assertLess(grown_kb, 64 * 1024,
+                            "RSS grew by %d KiB holding unread answers" % grown_kb)
+            for i in range(n):
+                corr, ((_, _, err, _, records),) = parse_fetch(recv_frame(s, timeout=30), 4)
+                self.assertEqual((corr, err), (100 + i, 0))
+                self.assertEqual(records, expected, "fetch %d" % i)
 
     # --- KIP-511 -----------------------------------------------------------------
 
