@@ -319,18 +319,20 @@ class HostileTest(unittest.TestCase):
 
     def test_answers_a_client_does_not_read_hold_bounded_memory(self):
         # Records from a sealed segment are copied into the answer. A client
-        # that pipelines Fetch requests for 4 MiB of them each and reads
+        # that pipelines Fetch requests for 1 MiB of them each and reads
         # nothing must not make the broker hold every answer: past 1 MiB of
         # answers waiting at the writer, it stops taking requests. 60 such
-        # answers would be 240 MiB. Once read, every answer is whole.
+        # answers would be 60 MiB. Once read, every answer is whole. (Few
+        # and small: under ASan, freed memory stays in quarantine, and a later
+        # test checks the broker's whole resident size.)
         topic = "unread-sealed-fetches"
-        values = self.produce_100k_values(topic, 60, config={"segment.bytes": str(4 << 20)})
-        fetch = fetch_body(4, topic, 0, 0, 4 << 20)
+        values = self.produce_100k_values(topic, 12, config={"segment.bytes": str(1 << 20)})
+        fetch = fetch_body(4, topic, 0, 0, 1 << 20)
         with connect(self.port, timeout=30) as s:
             s.sendall(request(FETCH, 4, 1, fetch))
             corr, ((_, _, err, _, expected),) = parse_fetch(recv_frame(s, timeout=30), 4)
         self.assertEqual((corr, err), (1, 0))
-        self.assertGreater(len(expected), 3 << 20)
+        self.assertGreater(len(expected), 900 << 10)
         self.assertLess(len(expected), len(values) * (100 << 10), "not from the sealed segment")
 
         n = 60
@@ -340,7 +342,7 @@ class HostileTest(unittest.TestCase):
             s.sendall(b"".join(request(FETCH, 4, 100 + i, fetch) for i in range(n)))
             time.sleep(1.0)  # let the broker take what it will
             grown_kb = self.broker.rss_kb() - rss_before
-            self.assertLess(grown_kb, 64 * 1024,
+            self.assertLess(grown_kb, 24 * 1024,
                             "RSS grew by %d KiB holding unread answers" % grown_kb)
             for i in range(n):
                 corr, ((_, _, err, _, records),) = parse_fetch(recv_frame(s, timeout=30), 4)
