@@ -45,18 +45,14 @@ bool request_budget::try_acquire(int64_t bytes) {
   return false;
 }
 
-// A request read ahead. Its frame's bytes hold their share of the budget
-// until the last holder lets them go (the processor, or an append still
-// running on another shard): however a connection ends, its requests give
-// their bytes back.
-struct connection::queued_request {
-  base::shared_bytes frame;
-};
-
-// nullptr in the channel marks the end of the requests.
+// The requests read ahead, each a frame (without its size), in order;
+// nullopt marks the end. A frame's bytes hold their share of the budget until
+// the last holder lets them go (the processor, or an append still running on
+// another shard): however a connection ends, its requests give their bytes
+// back.
 struct connection::queue {
   explicit queue(asio::any_io_executor executor, size_t capacity) : channel(executor, capacity) {}
-  asio::experimental::channel<void(error_code, std::shared_ptr<queued_request>)> channel;
+  asio::experimental::channel<void(error_code, std::optional<base::shared_bytes>)> channel;
 };
 
 namespace {
@@ -237,14 +233,14 @@ asio::awaitable<void> connection::read_loop() {
       delete[] b;
       budget.release(static_cast<int64_t>(charged));
     });
-    auto request = std::make_shared<queued_request>();
     ec = co_await read_frame_body(std::span<uint8_t>(body.get(), charged));
     if (ec) break;
     const uint8_t* data = body.get();
-    request->frame = base::shared_bytes(std::move(body), data, charged);
+    std::optional<base::shared_bytes> frame(base::shared_bytes(std::move(body), data, charged));
     // The processor usually waits for it: hand it over without suspending.
-    if (!queue_->channel.try_send(error_code{}, request)) {
-      co_await queue_->channel.async_send(error_code{}, std::move(request),
+    // try_send leaves `frame` as it was when it fails.
+    if (!queue_->channel.try_send(error_code{}, std::move(frame))) {
+      co_await queue_->channel.async_send(error_code{}, std::move(frame),
                                           asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
     }
@@ -252,7 +248,7 @@ asio::awaitable<void> connection::read_loop() {
   // Tell the processor there is nothing more (it may have closed the channel).
   error_code ignored;
   if (!closed_) {
-    co_await queue_->channel.async_send(error_code{}, nullptr,
+    co_await queue_->channel.async_send(error_code{}, std::nullopt,
                                         asio::redirect_error(asio::use_awaitable, ignored));
   }
 }
@@ -355,15 +351,16 @@ asio::awaitable<void> connection::process_loop() {
   size_t taken_in_a_row = 0;
   while (!closed_) {
     error_code ec;
-    std::shared_ptr<queued_request> request;
+    std::optional<base::shared_bytes> request;
     // A request the reader queued ahead is taken without suspending, but
     // not too many in a row: the shard's other connections get their turn.
     bool queued = false;
     if (++taken_in_a_row < requests_per_turn) {
-      queued = queue_->channel.try_receive([&](error_code e, std::shared_ptr<queued_request> r) {
-        ec = e;
-        request = std::move(r);
-      });
+      queued =
+          queue_->channel.try_receive([&](error_code e, std::optional<base::shared_bytes> frame) {
+            ec = e;
+            request = std::move(frame);
+          });
     }
     if (!queued) {
       taken_in_a_row = 0;
@@ -477,8 +474,8 @@ void connection::close_after_write_error(const error_code& ec) {
   close(ec.message());
 }
 
-asio::awaitable<bool> connection::process(queued_request& request) {
-  auto parsed = protocol::parse_request(request.frame);
+asio::awaitable<bool> connection::process(const base::shared_bytes& frame) {
+  auto parsed = protocol::parse_request(frame);
   if (!parsed) {
     spdlog::debug("closing connection from {}: {}", peer_, parsed.error().message);
     co_return false;

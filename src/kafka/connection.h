@@ -78,7 +78,6 @@ class connection : public std::enable_shared_from_this<connection> {
   const std::string& peer() const { return peer_; }
 
  private:
-  struct queued_request;
   struct queue;
   struct outgoing;
   struct outbox;
@@ -92,7 +91,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<bool> write_gathered(std::vector<outgoing>& answers);
   boost::asio::awaitable<void> idle_watchdog();
-  boost::asio::awaitable<bool> process(queued_request& request);
+  boost::asio::awaitable<bool> process(const base::shared_bytes& frame);
   boost::asio::awaitable<bool> send_answer(outgoing answer);
   boost::asio::awaitable<bool> write_held_answers();
   boost::asio::awaitable<bool> hand_to_writer(outgoing answer);
