@@ -46,8 +46,8 @@ partition to its first offset after its last record until N records are read
 run writes behind the writeback of the ones before it. Every process started
 here is stopped by its PID at the end, whatever happens. Each run starts once
 no broker is busy any more (at most 20 s), so a broker still working off the
-last run's backlog does not share the CPUs with the next. About 3 minutes with
-the defaults on 2 cores, 5 with --smp 1,2.
+last run's backlog does not share the CPUs with the next. About 4 minutes with
+the defaults on 2 cores (3.7 measured), about 7 with --smp 1,2.
 """
 
 import argparse
