@@ -212,8 +212,9 @@ asio::awaitable<void> connection::read_loop() {
     auto size = protocol::parse_frame_size(
         std::span<const uint8_t, 4>(read_buffer_.get() + read_begin_, 4), max_frame);
     if (!size) {
-      // Kafka closes the connection rather than reading an oversized frame.
-      close(size.error().message);
+      // Kafka closes the connection rather than reading an oversized frame,
+      // once the requests before it are answered: the processor ends it.
+      spdlog::debug("closing connection from {}: {}", peer_, size.error().message);
       break;
     }
     read_begin_ += 4;
@@ -539,7 +540,10 @@ asio::awaitable<bool> connection::send_answer(outgoing answer) {
       answers_with_writer_ > 0 || std::holds_alternative<deferred_response>(answer.answer);
   if (!to_writer) {
     held_answers_.push_back(std::move(answer));
-    if (queue_->channel.ready() && held_answers_.size() < answers_per_write) co_return true;
+    // One write_some takes at most base::buffers_per_write buffers.
+    if (queue_->channel.ready() && held_answers_.size() < base::buffers_per_write) {
+      co_return true;
+    }
   }
   bool open = co_await write_held_answers();
   if (open && to_writer) open = co_await hand_to_writer(std::move(answer));
