@@ -60,7 +60,7 @@ bench: build
 	@$(RELEASE_DIR)/bench/storage_many_partitions
 
 # Whole-system benchmark: Sluice against librdkafka's mock cluster, driven by
-# the same `sluice bench` runs (bench/broker_bench.py, about 3 minutes on 2
+# the same `sluice bench` runs (bench/broker_bench.py, about 4 minutes on 2
 # cores). The tables also go to $(RELEASE_DIR)/broker_bench.md; pass more
 # options in BENCH_BROKER_ARGS (e.g. "--smp 1,2", "--quick").
 .PHONY: bench-broker

@@ -11,14 +11,19 @@ the same client settings, against each: for 100-byte and 1 KiB values, 1 and
   consume  N records; records/s and MB/s              (--repeat times, median)
   latency  R records/s for D seconds; end-to-end p50/p99/p99.9/max
 
-and the broker's CPU per record from /proc/<pid>/stat (utime + stime of the
-whole broker process) around each run. Next to each acks=all produce run it
-measures the disk alone: the same number of payload bytes written with
-pwrite(2) in 1 MiB pieces to a fresh file in the scratch directory, then one
-fdatasync(2), the least work any broker that fsyncs before acknowledging must
-do (into page cache memory just used and freed, as the brokers' runs get). The mock keeps records in memory, so at acks=all Sluice / disk says more
-than Sluice / mock. Prints markdown tables with the ratios
-Sluice / mock and, with --out, writes them to a file (--json: every result).
+and the CPU per record each run cost: the broker's from /proc/<pid>/stat
+(utime + stime of the whole broker process), the client's as `sluice bench`
+reports it, and the whole machine's from /proc/stat. Next to each produce
+run it measures the disk alone: the same number of payload bytes written
+with pwrite(2) in 1 MiB pieces to a fresh file in the scratch directory
+(reserving space ahead as a segment does), then one fdatasync(2), the least
+work any broker that writes its log to files must do (into page cache memory
+just used and freed, as the brokers' runs get). The mock keeps records in
+memory, so at acks=all Sluice / disk says more than Sluice / mock, and the
+machine's CPU for that write bounds the Sluice / mock a broker can reach on
+cores it shares with the client ("within reach" in the report). Prints
+markdown tables with the ratios Sluice / mock and, with --out, writes them
+to a file (--json: every result).
 
   /usr/bin/python3 bench/broker_bench.py [--build build/release] [--smp 1,2]
       [--repeat 3] [--out FILE] [--json FILE] [--quick]
@@ -47,10 +52,11 @@ run writes behind the writeback of the ones before it. Every process started
 here is stopped by its PID at the end, whatever happens. Each run starts once
 no broker is busy any more (at most 20 s), so a broker still working off the
 last run's backlog does not share the CPUs with the next. About 4 minutes with
-the defaults on 2 cores (3.7 measured), about 7 with --smp 1,2.
+the defaults on 2 cores (4.0 measured), about 7 with --smp 1,2.
 """
 
 import argparse
+import ctypes
 import datetime
 import json
 import os
@@ -86,6 +92,19 @@ def cpu_ns(pid):
     fields = stat[stat.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
+
+
+def machine_cpu():
+    """(busy, elapsed) CPU time of the whole machine so far, in ns summed over
+    its cores, from /proc/stat. Busy is user, nice, system, irq and softirq
+    time: what the processes and the kernel did, the brokers' writeback
+    included; idle, iowait and the host's steal are not."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (
+            int(x) for x in f.readline().split()[1:9])
+    busy = user + nice + system + irq + softirq
+    elapsed = busy + idle + iowait + steal
+    return busy * 1_000_000_000 // CLK_TCK, elapsed * 1_000_000_000 // CLK_TCK
 
 
 def parse_cpus(option, text):
@@ -257,8 +276,15 @@ def dirty_kb():
     return -1
 
 
+LIBC = ctypes.CDLL(None, use_errno=True)
+FALLOC_FL_KEEP_SIZE = 1
+# What a growing Sluice segment reserves past its end (storage/segment.cc).
+MAX_RESERVATION_AHEAD = 4 << 20
+
+
 def disk_write(workdir, payload_bytes):
-    """MB/s of writing payload_bytes to a fresh file and fdatasync-ing it once."""
+    """MB/s of writing payload_bytes to a fresh file and fdatasync-ing it once,
+    and the machine's CPU time per byte for each of the two steps."""
     piece = b"\xa5" * (1 << 20)
     path = os.path.join(workdir, "disk-baseline")
     # Not while the brokers' last run is still being written back.
@@ -273,19 +299,31 @@ def disk_write(workdir, payload_bytes):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             started = time.monotonic()
-            written = 0
+            cpu_started = machine_cpu()[0]
+            written = reserved = 0
             while written < payload_bytes:
                 n = min(len(piece), payload_bytes - written)
+                if written + n > reserved:
+                    # As a segment does: ext4 then maps the blocks in one go
+                    # instead of at each 4 KiB a write reaches.
+                    until = written + n + min(written + n, MAX_RESERVATION_AHEAD)
+                    LIBC.fallocate(fd, FALLOC_FL_KEEP_SIZE, ctypes.c_long(reserved),
+                                   ctypes.c_long(until - reserved))
+                    reserved = until
                 os.pwrite(fd, piece[:n] if n < len(piece) else piece, written)
                 written += n
+            cpu_written = machine_cpu()[0]
             if timed:
                 os.fdatasync(fd)
+            cpu_synced = machine_cpu()[0]
             seconds = time.monotonic() - started
         finally:
             os.close(fd)
             os.unlink(path)
     return {"mode": "disk", "broker": "disk", "mb_per_s": payload_bytes / seconds / 1e6,
-            "records_per_s": 0, "seconds": seconds}
+            "records_per_s": 0, "seconds": seconds,
+            "write_cpu_ns_per_byte": (cpu_written - cpu_started) / payload_bytes,
+            "sync_cpu_ns_per_byte": (cpu_synced - cpu_written) / payload_bytes}
 
 
 def describe(r):
@@ -338,6 +376,7 @@ def run_load(args, brokers, broker, mode, topic, extra, create, timeout):
         cmd.append("--no-create")
     dirty = dirty_kb()
     before = cpu_ns(broker.pid)
+    machine_before = machine_cpu()
     try:
         out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              timeout=timeout, preexec_fn=pinned_to(args.client_cpus))
@@ -345,6 +384,7 @@ def run_load(args, brokers, broker, mode, topic, extra, create, timeout):
         log(f"  {broker.name} {mode}: sluice bench ran past {timeout} s")
         return None
     after = cpu_ns(broker.pid)
+    machine_after = machine_cpu()
     # Progress lines ("produce 3 s: ...") are not news; errors are.
     noise = [l for l in out.stderr.splitlines() if not l.startswith(f"{mode} ")]
     for l in noise[-3:]:
@@ -363,21 +403,28 @@ def run_load(args, brokers, broker, mode, topic, extra, create, timeout):
     result["dirty_kb_before"] = dirty
     n = result.get("delivered") if mode == "produce" else result.get("consumed")
     result["broker_cpu_ns_per_record"] = cpu / n if n and cpu is not None else None
+    busy = machine_after[0] - machine_before[0]
+    elapsed = machine_after[1] - machine_before[1]
+    result["machine_cpu_ns_per_record"] = busy / n if n else None
+    result["machine_busy"] = busy / elapsed if elapsed else None
     return result
 
 
-def median_result(runs):
-    """The run with the median records/s (the lower middle one of an even count)."""
+def median_result(runs, rate_key="records_per_s",
+                  other_keys=("broker_cpu_ns_per_record", "client_cpu_ns_per_record",
+                              "machine_cpu_ns_per_record", "machine_busy")):
+    """The run with the median `rate_key` (the lower middle one of an even
+    count), with the medians of `other_keys` taken apart."""
     runs = [r for r in runs if r]
     if not runs:
         return None
-    runs.sort(key=lambda r: r["records_per_s"])
+    runs.sort(key=lambda r: r[rate_key])
     chosen = dict(runs[(len(runs) - 1) // 2])
-    chosen["repeats"] = [round(r["records_per_s"]) for r in runs]
-    cpus = sorted(r["broker_cpu_ns_per_record"] for r in runs
-                  if r.get("broker_cpu_ns_per_record") is not None)
-    if cpus:
-        chosen["broker_cpu_ns_per_record"] = cpus[(len(cpus) - 1) // 2]
+    chosen["repeats"] = [round(r[rate_key]) for r in runs]
+    for key in other_keys:
+        values = sorted(r[key] for r in runs if r.get(key) is not None)
+        if values:
+            chosen[key] = values[(len(values) - 1) // 2]
     return chosen
 
 
@@ -415,7 +462,7 @@ def run_matrix(args, brokers, prefix):
                                 base + producers
                                 + ["--records", str(records), "--timeout", "120"], create, 300))
                             broker.delete_topic(args, topic)
-                            if acks == "all" and broker is order[-1]:
+                            if broker is order[-1]:
                                 disk = disk_write(args.workdir, records * size)
                                 log(f"  disk: {records * size} bytes, pwrite + fdatasync: "
                                     f"{disk['mb_per_s']:.1f} MB/s ({disk['seconds']:.3f} s)")
@@ -425,9 +472,10 @@ def run_matrix(args, brokers, prefix):
                                 args, brokers, broker, "consume", f"{t}-consume",
                                 ["--partitions", str(partitions), "--records", str(records),
                                  "--rewind", "--timeout", "120"], True, 300))
-                disks = sorted(runs.get(("disk", "disk"), []), key=lambda r: r["mb_per_s"])
-                if disks:
-                    results.append({**disks[(len(disks) - 1) // 2], **config})
+                disk = median_result(runs.get(("disk", "disk"), []), "mb_per_s",
+                                     ("write_cpu_ns_per_byte", "sync_cpu_ns_per_byte"))
+                if disk:
+                    results.append({**disk, **config})
                 for broker in brokers:
                     for mode in ("produce", "consume"):
                         r = median_result(runs[(broker.name, mode)])
@@ -481,6 +529,26 @@ def fmt_cpu(r):
     if r is None or r.get("broker_cpu_ns_per_record") is None:
         return "—"
     return f"{r['broker_cpu_ns_per_record']:,.0f}"
+
+
+def fmt_pair(s, m, key, scale=1.0, unit=""):
+    """'S / M' of `key` in two results, '—' where one is missing."""
+    def one(r):
+        v = None if r is None else r.get(key)
+        return "—" if v is None else f"{v * scale:,.0f}{unit}"
+    return f"{one(s)} / {one(m)}"
+
+
+def kernel_write_ns(disk, size, acks):
+    """The machine's CPU time for the kernel's part of storing one record of
+    `size` payload bytes, from the disk baseline: its pwrite, and at
+    acks=all its fdatasync. None without a baseline."""
+    if disk is None:
+        return None
+    per_byte = disk["write_cpu_ns_per_byte"]
+    if acks != "1":
+        per_byte += disk["sync_cpu_ns_per_byte"]
+    return per_byte * size
 
 
 def ratio(a, b, key="records_per_s"):
@@ -559,6 +627,39 @@ def report(args, results, sluices, started, finished):
         out("")
         out(f"Targets: Sluice / mock ≥ 1.0 at acks=1, ≥ 0.8 at acks=all (✓ met, ✗ missed).")
         out("")
+        if "produce" in args.modes:
+            out(f"#### Produce: where the machine's CPU went, {sluice} against the mock")
+            out("")
+            out("| value | partitions | acks | machine CPU ns/record (Sluice / mock) "
+                "| client | broker | machine busy | kernel's write of a record, ns "
+                "| Sluice / mock within reach |")
+            out("|---|---|---|---|---|---|---|---|---|")
+            for size in args.sizes:
+                for p in args.partitions:
+                    for acks in args.acks:
+                        s = find(results, sluice, "produce", size, p, acks)
+                        m = find(results, mock, "produce", size, p, acks)
+                        floor = kernel_write_ns(find(results, "disk", "disk", size, p, acks),
+                                                size, acks)
+                        spent = None if m is None else m.get("machine_cpu_ns_per_record")
+                        reach = ("—" if floor is None or not spent
+                                 else f"{spent / (spent + floor):.2f}")
+                        out(f"| {size_label(size)} | {p} | {acks} "
+                            f"| {fmt_pair(s, m, 'machine_cpu_ns_per_record')} "
+                            f"| {fmt_pair(s, m, 'client_cpu_ns_per_record')} "
+                            f"| {fmt_pair(s, m, 'broker_cpu_ns_per_record')} "
+                            f"| {fmt_pair(s, m, 'machine_busy', 100, '%')} "
+                            f"| {'—' if floor is None else f'{floor:,.0f}'} | {reach} |")
+            out("")
+            out("Machine CPU is all the cores' busy time during a run (client, broker, the "
+                "kernel's threads, anything else running) per record. The kernel's write of a "
+                "record is the disk baseline's CPU time for its payload bytes: the pwrite into the "
+                "page cache, and at acks=all the fdatasync's writeback, which the mock never "
+                "does. When the runs keep the machine's cores busy, a broker that cost the "
+                "machine no more than the mock does plus that write would reach at most the "
+                "last column's ratio: Sluice's CPU above that line is what its code can still "
+                "win.")
+            out("")
         if "all" in args.acks and "produce" in args.modes:
             out(f"#### acks=all: {sluice} against the disk alone")
             out("")
