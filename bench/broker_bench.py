@@ -575,6 +575,50 @@ def fmt_latency(r):
     return text, fmt_cpu(r)
 
 
+def each_cell(args):
+    """(value size, partitions, acks) of every cell of the matrix, in table order."""
+    for size in args.sizes:
+        for partitions in args.partitions:
+            for acks in args.acks:
+                yield size, partitions, acks
+
+
+def machine_cpu_table(args, results, sluice):
+    """Markdown lines: where the machine's CPU went in the produce runs, and
+    the Sluice / mock ratio within reach."""
+    lines = [
+        f"#### Produce: where the machine's CPU went, {sluice} against the mock",
+        "",
+        "| value | partitions | acks | machine CPU ns/record (Sluice / mock) | client | broker "
+        "| machine busy | kernel's write of a record, ns | Sluice / mock within reach |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, p, acks in each_cell(args):
+        s = find(results, sluice, "produce", size, p, acks)
+        m = find(results, "mock", "produce", size, p, acks)
+        floor = kernel_write_ns(find(results, "disk", "disk", size, p, acks), size, acks)
+        spent = None if m is None else m.get("machine_cpu_ns_per_record")
+        reach = "—" if floor is None or not spent else f"{spent / (spent + floor):.2f}"
+        lines.append(f"| {size_label(size)} | {p} | {acks} "
+                     f"| {fmt_pair(s, m, 'machine_cpu_ns_per_record')} "
+                     f"| {fmt_pair(s, m, 'client_cpu_ns_per_record')} "
+                     f"| {fmt_pair(s, m, 'broker_cpu_ns_per_record')} "
+                     f"| {fmt_pair(s, m, 'machine_busy', 100, '%')} "
+                     f"| {'—' if floor is None else f'{floor:,.0f}'} | {reach} |")
+    lines += [
+        "",
+        "Machine CPU is all the cores' busy time during a run (client, broker, the kernel's "
+        "threads, anything else running) per record. The kernel's write of a record is the disk "
+        "baseline's CPU time for its payload bytes: the pwrite into the page cache, and at "
+        "acks=all the fdatasync's writeback, which the mock never does. When the runs keep the "
+        "machine's cores busy, a broker that cost the machine no more than the mock does plus "
+        "that write would reach at most the last column's ratio: Sluice's CPU above that line is "
+        "what its code can still win.",
+        "",
+    ]
+    return lines
+
+
 def report(args, results, sluices, started, finished):
     lines = []
     out = lines.append
@@ -605,61 +649,27 @@ def report(args, results, sluices, started, finished):
             "| broker CPU ns/record, produce (Sluice / mock) "
             "| broker CPU ns/record, consume (Sluice / mock) |")
         out("|---|---|---|---|---|---|---|---|---|---|---|")
-        for size in args.sizes:
-            for p in args.partitions:
-                for acks in args.acks:
-                    target = 1.0 if acks == "1" else 0.8
-                    cells = [size_label(size), str(p), acks]
-                    cpu = []
-                    for mode in ("produce", "consume"):
-                        if mode not in args.modes:
-                            cells += ["not run"] * 3
-                            cpu.append("—")
-                            continue
-                        s = find(results, sluice, mode, size, p, acks)
-                        m = find(results, mock, mode, size, p, acks)
-                        q = ratio(s, m)
-                        mark = "" if q is None else (" ✓" if q >= target else " ✗")
-                        cells += [fmt_rate(s), fmt_rate(m),
-                                  "—" if q is None else f"**{q:.2f}**{mark}"]
-                        cpu.append(f"{fmt_cpu(s)} / {fmt_cpu(m)}")
-                    out("| " + " | ".join(cells + cpu) + " |")
+        for size, p, acks in each_cell(args):
+            target = 1.0 if acks == "1" else 0.8
+            cells = [size_label(size), str(p), acks]
+            cpu = []
+            for mode in ("produce", "consume"):
+                if mode not in args.modes:
+                    cells += ["not run"] * 3
+                    cpu.append("—")
+                    continue
+                s = find(results, sluice, mode, size, p, acks)
+                m = find(results, mock, mode, size, p, acks)
+                q = ratio(s, m)
+                mark = "" if q is None else (" ✓" if q >= target else " ✗")
+                cells += [fmt_rate(s), fmt_rate(m), "—" if q is None else f"**{q:.2f}**{mark}"]
+                cpu.append(f"{fmt_cpu(s)} / {fmt_cpu(m)}")
+            out("| " + " | ".join(cells + cpu) + " |")
         out("")
         out(f"Targets: Sluice / mock ≥ 1.0 at acks=1, ≥ 0.8 at acks=all (✓ met, ✗ missed).")
         out("")
         if "produce" in args.modes:
-            out(f"#### Produce: where the machine's CPU went, {sluice} against the mock")
-            out("")
-            out("| value | partitions | acks | machine CPU ns/record (Sluice / mock) "
-                "| client | broker | machine busy | kernel's write of a record, ns "
-                "| Sluice / mock within reach |")
-            out("|---|---|---|---|---|---|---|---|---|")
-            for size in args.sizes:
-                for p in args.partitions:
-                    for acks in args.acks:
-                        s = find(results, sluice, "produce", size, p, acks)
-                        m = find(results, mock, "produce", size, p, acks)
-                        floor = kernel_write_ns(find(results, "disk", "disk", size, p, acks),
-                                                size, acks)
-                        spent = None if m is None else m.get("machine_cpu_ns_per_record")
-                        reach = ("—" if floor is None or not spent
-                                 else f"{spent / (spent + floor):.2f}")
-                        out(f"| {size_label(size)} | {p} | {acks} "
-                            f"| {fmt_pair(s, m, 'machine_cpu_ns_per_record')} "
-                            f"| {fmt_pair(s, m, 'client_cpu_ns_per_record')} "
-                            f"| {fmt_pair(s, m, 'broker_cpu_ns_per_record')} "
-                            f"| {fmt_pair(s, m, 'machine_busy', 100, '%')} "
-                            f"| {'—' if floor is None else f'{floor:,.0f}'} | {reach} |")
-            out("")
-            out("Machine CPU is all the cores' busy time during a run (client, broker, the "
-                "kernel's threads, anything else running) per record. The kernel's write of a "
-                "record is the disk baseline's CPU time for its payload bytes: the pwrite into the "
-                "page cache, and at acks=all the fdatasync's writeback, which the mock never "
-                "does. When the runs keep the machine's cores busy, a broker that cost the "
-                "machine no more than the mock does plus that write would reach at most the "
-                "last column's ratio: Sluice's CPU above that line is what its code can still "
-                "win.")
-            out("")
+            lines += machine_cpu_table(args, results, sluice)
         if "all" in args.acks and "produce" in args.modes:
             out(f"#### acks=all: {sluice} against the disk alone")
             out("")
@@ -682,16 +692,13 @@ def report(args, results, sluices, started, finished):
         out("| value | partitions | acks | Sluice p50 / p99 / p99.9 / max | p99 ≤ 1 ms "
             "| mock p50 / p99 / p99.9 / max | broker CPU ns/record (Sluice / mock) |")
         out("|---|---|---|---|---|---|---|")
-        for size in args.sizes:
-            for p in args.partitions:
-                for acks in args.acks:
-                    s = find(results, sluice, "latency", size, p, acks)
-                    m = find(results, mock, "latency", size, p, acks)
-                    st, scpu = fmt_latency(s)
-                    mt, mcpu = fmt_latency(m)
-                    met = "—" if s is None else ("✓" if s["p99_ms"] <= 1 else "✗")
-                    out(f"| {size_label(size)} | {p} | {acks} | {st} | {met} | {mt} "
-                        f"| {scpu} / {mcpu} |")
+        for size, p, acks in each_cell(args):
+            s = find(results, sluice, "latency", size, p, acks)
+            m = find(results, mock, "latency", size, p, acks)
+            st, scpu = fmt_latency(s)
+            mt, mcpu = fmt_latency(m)
+            met = "—" if s is None else ("✓" if s["p99_ms"] <= 1 else "✗")
+            out(f"| {size_label(size)} | {p} | {acks} | {st} | {met} | {mt} | {scpu} / {mcpu} |")
         out("")
     return "\n".join(lines)
 

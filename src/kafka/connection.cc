@@ -35,6 +35,11 @@ constexpr size_t low_watermark_from = 64 * 1024;
 // receive buffer (tcp_rmem), 3 MiB by default.
 constexpr size_t low_watermark_most = 2 * 1024 * 1024;
 
+// After the last answer to a client the broker refuses (a request it cannot
+// decode, an oversized frame), how long the broker waits for the client to
+// end its side before it closes the connection anyway.
+constexpr auto linger_most = std::chrono::seconds(2);
+
 }  // namespace
 
 bool request_budget::try_acquire(int64_t bytes) {
@@ -140,6 +145,7 @@ connection::connection(broker_services& broker, asio::ip::tcp::socket socket,
       open_count_(open_count),
       idle_timer_(socket_.get_executor()),
       writer_drained_(socket_.get_executor()),
+      linger_timer_(socket_.get_executor()),
       last_activity_(std::chrono::steady_clock::now()) {
   open_count_.fetch_add(1);
   error_code ec;
@@ -201,6 +207,7 @@ void connection::close(std::string_view why) {
   outbox_->channel.close();
   idle_timer_.cancel();
   writer_drained_.cancel();
+  linger_timer_.cancel();
 }
 
 asio::awaitable<void> connection::read_loop() {
@@ -208,13 +215,17 @@ asio::awaitable<void> connection::read_loop() {
   const int32_t max_frame = broker_.config.socket_request_max_bytes;
   while (!closed_ && !stopping_) {
     error_code ec = co_await fill_read_buffer(4);
-    if (ec) break;
+    if (ec) {
+      input_ended_ = true;
+      break;
+    }
     auto size = protocol::parse_frame_size(
         std::span<const uint8_t, 4>(read_buffer_.get() + read_begin_, 4), max_frame);
     if (!size) {
       // Kafka closes the connection rather than reading an oversized frame,
       // once the requests before it are answered: the processor ends it.
       spdlog::debug("closing connection from {}: {}", peer_, size.error().message);
+      discarding_input_ = true;
       break;
     }
     read_begin_ += 4;
@@ -235,7 +246,10 @@ asio::awaitable<void> connection::read_loop() {
       budget.release(static_cast<int64_t>(charged));
     });
     ec = co_await read_frame_body(std::span<uint8_t>(body.get(), charged));
-    if (ec) break;
+    if (ec) {
+      input_ended_ = true;
+      break;
+    }
     const uint8_t* data = body.get();
     std::optional<base::shared_bytes> frame(base::shared_bytes(std::move(body), data, charged));
     // The processor usually waits for it: hand it over without suspending.
@@ -252,6 +266,25 @@ asio::awaitable<void> connection::read_loop() {
     co_await queue_->channel.async_send(error_code{}, std::nullopt,
                                         asio::redirect_error(asio::use_awaitable, ignored));
   }
+  if (discarding_input_ && !input_ended_) co_await discard_input();
+  linger_timer_.cancel();  // the writer need not wait for the client's end
+}
+
+// A refused client may still be sending, not having read the answer yet.
+// Closing a socket with received bytes unread makes the kernel reset the
+// connection and drop the answers it has not sent yet, so what arrives is
+// read and dropped until the client ends its side or the writer stops
+// waiting for that. Reading here is no activity: a client that sends and
+// never reads still meets the idle timeout.
+asio::awaitable<void> connection::discard_input() {
+  error_code ec;
+  socket_.set_option(asio::socket_base::receive_low_watermark(1), ec);
+  if (read_buffer_ == nullptr) read_buffer_.reset(new uint8_t[read_buffer_size]);
+  while (!closed_ && !ec) {
+    co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), read_buffer_size),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+  }
+  input_ended_ = true;
 }
 
 // Reads until the read buffer holds at least `wanted` bytes (no more than
@@ -379,19 +412,32 @@ asio::awaitable<void> connection::process_loop() {
       spdlog::error("request from {} failed: {}", peer_, e.what());
     }
     request.reset();  // its budget goes back before the next one
-    if (!keep_open) break;
+    if (!keep_open) {
+      discarding_input_ = true;
+      break;
+    }
   }
   co_await answer_then_close();
 }
 
 // The processor takes no more requests. The answers to those before still
 // go out, as Kafka sends them before it reads a request that makes it close:
-// the writer closes the connection once it has written them.
+// the writer closes the connection once it has written them. When the broker
+// refuses the client, the close lingers (discard_input, write_loop): Kafka's
+// plain close can reset the connection and lose those answers.
 asio::awaitable<void> connection::answer_then_close() {
   if (closed_) co_return;
-  stopping_ = true;
   error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);  // the reader ends
+  if (discarding_input_ && !stopping_) {
+    // The reader goes on only to drop what arrives (discard_input); one
+    // waiting for room in the queue stops waiting.
+    stopping_ = true;
+    queue_->channel.cancel();
+    queue_->channel.close();
+  } else {
+    stopping_ = true;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);  // the reader ends
+  }
   const bool open = co_await write_held_answers();
   if (!open) co_return;
   co_await outbox_->channel.async_send(error_code{}, std::nullopt,
@@ -439,6 +485,14 @@ asio::awaitable<void> connection::write_loop() {
       if (!queued || ec) break;
     }
     if (!co_await write_gathered(gathered)) co_return;
+  }
+  if (!more && discarding_input_ && !closed_ && !input_ended_) {
+    // The answers are all out: the client sees the end after them, and has
+    // a moment to end its side before the close.
+    error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    linger_timer_.expires_after(linger_most);
+    co_await linger_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   close("");
 }

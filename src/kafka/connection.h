@@ -86,6 +86,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<boost::system::error_code> fill_read_buffer(size_t wanted);
   boost::asio::awaitable<boost::system::error_code> read_frame_body(std::span<uint8_t> body);
   boost::asio::awaitable<boost::system::error_code> read_body(std::span<uint8_t> body);
+  boost::asio::awaitable<void> discard_input();
   boost::asio::awaitable<void> process_loop();
   boost::asio::awaitable<void> answer_then_close();
   boost::asio::awaitable<void> write_loop();
@@ -133,9 +134,18 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer idle_timer_;
   // Cancelled when the writer's answers fall under the limit.
   boost::asio::steady_timer writer_drained_;
+  // The writer's wait, after the last answer to a refused client, for the
+  // client to end its side; cancelled when it does.
+  boost::asio::steady_timer linger_timer_;
   std::chrono::steady_clock::time_point last_activity_;
   bool closed_ = false;
   bool stopping_ = false;
+  // The broker refused the client (a request it cannot decode, an oversized
+  // frame): the reader drops what still arrives, and the writer ends the
+  // connection with a lingering close.
+  bool discarding_input_ = false;
+  // The reader saw the client end its side, or failed to read.
+  bool input_ended_ = false;
 };
 
 }  // namespace sluice::kafka
