@@ -1,6 +1,8 @@
 #include "kafka/connection.h"
 
+#include <linux/sockios.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <limits>
 
 #include "base/async_write_all.h"
 #include "kafka/handlers.h"
@@ -37,8 +40,19 @@ constexpr size_t low_watermark_most = 2 * 1024 * 1024;
 
 // After the last answer to a client the broker refuses (a request it cannot
 // decode, an oversized frame), how long the broker waits for the client to
-// end its side before it closes the connection anyway.
+// end its side, or to take more of the answers, before it closes anyway.
 constexpr auto linger_most = std::chrono::seconds(2);
+// The most a refused client may still send to be read and dropped: what a
+// client with a few large requests in flight sends before it notices. Past
+// it the broker reads no more, and the client's sends block.
+constexpr size_t discard_most = 64 * 1024 * 1024;
+
+// The bytes written to `socket` that the client has not acknowledged yet.
+size_t unacknowledged_bytes(asio::ip::tcp::socket& socket) {
+  int bytes = 0;
+  if (::ioctl(socket.native_handle(), SIOCOUTQ, &bytes) != 0 || bytes < 0) return 0;
+  return static_cast<size_t>(bytes);
+}
 
 }  // namespace
 
@@ -267,24 +281,26 @@ asio::awaitable<void> connection::read_loop() {
                                         asio::redirect_error(asio::use_awaitable, ignored));
   }
   if (discarding_input_ && !input_ended_) co_await discard_input();
-  linger_timer_.cancel();  // the writer need not wait for the client's end
+  if (input_ended_) linger_timer_.cancel();  // the writer need not wait for it
 }
 
 // A refused client may still be sending, not having read the answer yet.
 // Closing a socket with received bytes unread makes the kernel reset the
 // connection and drop the answers it has not sent yet, so what arrives is
-// read and dropped until the client ends its side or the writer stops
-// waiting for that. Reading here is no activity: a client that sends and
-// never reads still meets the idle timeout.
+// read and dropped (up to discard_most) until the client ends its side or
+// the connection closes. Reading here is no activity: a client that sends
+// and never reads still meets the idle timeout.
 asio::awaitable<void> connection::discard_input() {
   error_code ec;
   socket_.set_option(asio::socket_base::receive_low_watermark(1), ec);
   if (read_buffer_ == nullptr) read_buffer_.reset(new uint8_t[read_buffer_size]);
-  while (!closed_ && !ec) {
-    co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), read_buffer_size),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+  size_t discarded = 0;
+  while (!closed_ && !ec && discarded < discard_most) {
+    discarded +=
+        co_await socket_.async_read_some(asio::buffer(read_buffer_.get(), read_buffer_size),
+                                         asio::redirect_error(asio::use_awaitable, ec));
   }
-  input_ended_ = true;
+  if (ec) input_ended_ = true;
 }
 
 // Reads until the read buffer holds at least `wanted` bytes (no more than
@@ -429,12 +445,15 @@ asio::awaitable<void> connection::answer_then_close() {
   if (closed_) co_return;
   error_code ec;
   if (discarding_input_ && !stopping_) {
-    // The reader goes on only to drop what arrives (discard_input); one
-    // waiting for room in the queue stops waiting.
+    // The reader goes on only to drop what arrives (discard_input). The
+    // requests queued behind are dropped now, their budget with them, and a
+    // reader waiting for room in the queue stops waiting.
     stopping_ = true;
-    queue_->channel.cancel();
+    queue_->channel.reset();
     queue_->channel.close();
   } else {
+    // The client is done, or the broker stops: no lingering.
+    discarding_input_ = false;
     stopping_ = true;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);  // the reader ends
   }
@@ -487,12 +506,19 @@ asio::awaitable<void> connection::write_loop() {
     if (!co_await write_gathered(gathered)) co_return;
   }
   if (!more && discarding_input_ && !closed_ && !input_ended_) {
-    // The answers are all out: the client sees the end after them, and has
-    // a moment to end its side before the close.
+    // The answers are all in the socket: the client sees the end after them.
+    // The close waits for the client to end its side, as long as it keeps
+    // taking the answers, or for linger_most once it has them all or stops.
     error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    linger_timer_.expires_after(linger_most);
-    co_await linger_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    size_t unacknowledged = std::numeric_limits<size_t>::max();
+    while (!closed_ && !input_ended_) {
+      linger_timer_.expires_after(linger_most);
+      co_await linger_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      const size_t left = unacknowledged_bytes(socket_);
+      if (left == 0 || left >= unacknowledged) break;
+      unacknowledged = left;
+    }
   }
   close("");
 }
