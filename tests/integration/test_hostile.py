@@ -285,8 +285,8 @@ class HostileTest(unittest.TestCase):
                         if len(got) < (1 << 20):
                             s.sendall(request(API_VERSIONS, 0, 2000))
                         time.sleep(pause)
-                except ConnectionResetError:
-                    self.fail(f"pause {pause}: connection reset after {len(got)} bytes")
+                except (ConnectionResetError, BrokenPipeError) as e:
+                    self.fail(f"pause {pause}: {e} after {len(got)} bytes")
             (size,) = struct.unpack_from(">i", got)
             self.assertEqual(len(got), 4 + size, "one whole answer, then the end")
             corr, partitions = parse_fetch(bytes(got[4:]), 4)
