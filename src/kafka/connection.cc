@@ -439,22 +439,21 @@ asio::awaitable<void> connection::process_loop() {
 // The processor takes no more requests. The answers to those before still
 // go out, as Kafka sends them before it reads a request that makes it close:
 // the writer closes the connection once it has written them. When the broker
-// refuses the client, the close lingers (discard_input, write_loop): Kafka's
+// refuses the client, the close lingers (discard_input, linger): Kafka's
 // plain close can reset the connection and lose those answers.
 asio::awaitable<void> connection::answer_then_close() {
   if (closed_) co_return;
   error_code ec;
-  if (discarding_input_ && !stopping_) {
+  // Once the client is done, or while the broker stops, there is no lingering.
+  discarding_input_ = discarding_input_ && !stopping_;
+  stopping_ = true;
+  if (discarding_input_) {
     // The reader goes on only to drop what arrives (discard_input). The
     // requests queued behind are dropped now, their budget with them, and a
     // reader waiting for room in the queue stops waiting.
-    stopping_ = true;
     queue_->channel.reset();
     queue_->channel.close();
   } else {
-    // The client is done, or the broker stops: no lingering.
-    discarding_input_ = false;
-    stopping_ = true;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);  // the reader ends
   }
   const bool open = co_await write_held_answers();
@@ -505,22 +504,26 @@ asio::awaitable<void> connection::write_loop() {
     }
     if (!co_await write_gathered(gathered)) co_return;
   }
-  if (!more && discarding_input_ && !closed_ && !input_ended_) {
-    // The answers are all in the socket: the client sees the end after them.
-    // The close waits for the client to end its side, as long as it keeps
-    // taking the answers, or for linger_most once it has them all or stops.
-    error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    size_t unacknowledged = std::numeric_limits<size_t>::max();
-    while (!closed_ && !input_ended_) {
-      linger_timer_.expires_after(linger_most);
-      co_await linger_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      const size_t left = unacknowledged_bytes(socket_);
-      if (left == 0 || left >= unacknowledged) break;
-      unacknowledged = left;
-    }
-  }
+  if (!more && discarding_input_) co_await linger();
   close("");
+}
+
+// The answers to a refused client are all in the socket: the client sees the
+// end after them. The close waits for the client to end its side, as long as
+// it keeps taking the answers, or for linger_most once it has them all or
+// stops taking them.
+asio::awaitable<void> connection::linger() {
+  error_code ec;
+  if (closed_ || input_ended_) co_return;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  size_t unacknowledged = std::numeric_limits<size_t>::max();
+  while (!closed_ && !input_ended_) {
+    linger_timer_.expires_after(linger_most);
+    co_await linger_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const size_t left = unacknowledged_bytes(socket_);
+    if (left == 0 || left >= unacknowledged) break;
+    unacknowledged = left;
+  }
 }
 
 // Writes the gathered answers and forgets them; false if the connection

@@ -90,6 +90,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> process_loop();
   boost::asio::awaitable<void> answer_then_close();
   boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<void> linger();
   boost::asio::awaitable<bool> write_gathered(std::vector<outgoing>& answers);
   boost::asio::awaitable<void> idle_watchdog();
   boost::asio::awaitable<bool> process(const base::shared_bytes& frame);
