@@ -18,6 +18,7 @@ import argparse
 import atexit
 import ctypes
 import os
+import random
 import re
 import resource
 import shutil
@@ -55,7 +56,18 @@ _temp_dirs = []
 
 
 def free_port():
-    """A port nobody listens on right now (bind to port 0, read it, close)."""
+    """A port nobody listens on right now, below Linux's ephemeral range
+    (32768 and up): a port the kernel handed out for port 0 is soon handed to
+    the outgoing connections of the tests running beside this one, and a
+    broker could then not listen on it."""
+    for _ in range(100):
+        port = random.randint(20000, 32767)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

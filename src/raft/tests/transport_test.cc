@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <random>
 
 #include "base/byte_writer.h"
 #include "base/crc32c.h"
@@ -24,9 +25,22 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-// A port nobody listens on right now.
+// A port nobody listens on right now, below Linux's ephemeral range
+// (32768 and up): a port the kernel handed out for port 0 is soon handed to
+// the outgoing connections of tests running beside this one, and the
+// transport could then not listen on it.
 uint16_t free_port() {
   asio::io_context io;
+  std::minstd_rand pick(std::random_device{}());
+  std::uniform_int_distribution<int> below_ephemeral(20000, 32767);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto port = static_cast<uint16_t>(below_ephemeral(pick));
+    tcp::acceptor a(io);
+    boost::system::error_code ec;
+    a.open(tcp::v4(), ec);
+    if (!ec) a.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    if (!ec) return port;
+  }
   tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   return a.local_endpoint().port();
 }
