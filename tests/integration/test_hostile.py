@@ -96,10 +96,13 @@ class HostileTest(unittest.TestCase):
 
     def produce_100k_values(self, topic, count, config=None):
         """Creates `topic` (with `config`) and writes `count` values of
-        100 KiB to its partition 0; returns them."""
+        100 KiB to its partition 0, each in a batch of its own, so that where
+        a fetch or a segment ends does not depend on how the producer happened
+        to batch them; returns them."""
         harness.create_topic(self.broker.bootstrap, topic, config=config)
         p = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all",
-                      "message.max.bytes": 1 << 20, "linger.ms": 20})
+                      "message.max.bytes": 1 << 20, "linger.ms": 20,
+                      "batch.num.messages": 1})
         values = [bytes([i]) * (100 << 10) for i in range(count)]
         for v in values:
             p.produce(topic, value=v, partition=0)
